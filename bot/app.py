@@ -49,13 +49,11 @@ class Service:
 
 async def build_service(cfg: AppConfig) -> Service:
     from catalog.loader import load_catalog
-    from storage.engine import create_engine
-    from storage.migrate import upgrade
+    from storage.database import Database
 
     catalog = load_catalog()
-    url = database_url(cfg)
-    await upgrade(url)
-    engine = create_engine(url)
+    db = await Database.open(database_url(cfg))  # applies migrations
+    engine = db.engine
 
     web_app = build_web_app(cfg.http.max_body_bytes)
 
@@ -72,7 +70,7 @@ async def build_service(cfg: AppConfig) -> Service:
     web_app[HEALTH_CHECKS]["database"] = db_check
     web_app[HEALTH_CHECKS]["catalog"] = catalog_check
     service = Service(cfg=cfg, http=HttpServer(web_app, cfg.http.host, cfg.http.port))
-    service._stops.append(engine.dispose)
+    service._stops.append(db.dispose)
     return service
 
 

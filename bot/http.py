@@ -67,9 +67,9 @@ class HttpServer:
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         # Port 0 picks a free port; report the real one.
-        server = site._server
-        if server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]
+        sockets = getattr(site._server, "sockets", None)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
         log.info("http listening on http://%s:%d", self.host, self.port)
 
     async def stop(self) -> None:

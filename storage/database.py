@@ -1,0 +1,52 @@
+"""One handle for the database: engine, session factory, migrations and units of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.engine import DEFAULT_URL, create_engine, create_session_factory, normalize_url
+from storage.migrate import upgrade
+from storage.uow import UnitOfWork
+
+
+class Database:
+    """Build it once at start (``await Database.open(url)``) and share it; it is safe across tasks.
+
+    Each task takes its own unit of work: ``async with db.uow() as uow: ...``.
+    """
+
+    def __init__(self, url: str | URL | None = None, **engine_kwargs: Any) -> None:
+        self.url = normalize_url(url or DEFAULT_URL)
+        self.engine: AsyncEngine = create_engine(self.url, **engine_kwargs)
+        self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
+        self.read_sessions: async_sessionmaker[AsyncSession] = create_session_factory(
+            self.engine, read_only=True
+        )
+
+    @classmethod
+    async def open(
+        cls, url: str | URL | None = None, *, migrate: bool = True, **engine_kwargs: Any
+    ) -> Database:
+        """Apply migrations (unless ``migrate=False``) and return a ready database."""
+        if migrate:
+            await upgrade(url or DEFAULT_URL)
+        return cls(url, **engine_kwargs)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.url.get_backend_name()
+
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. ``read_only=True`` for queries: on SQLite it does not block writers.
+
+        Do not write in a read-only unit of work: on SQLite its commit may fail with
+        "database is locked" when another writer committed since it began.
+        """
+        return UnitOfWork(self.read_sessions if read_only else self.sessions)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

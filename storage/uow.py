@@ -1,0 +1,77 @@
+"""The unit of work: one database transaction and the repositories that work inside it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.outbox import OutboxRepository
+from storage.repositories import (
+    CaseRepository,
+    ConversationRepository,
+    InboundRepository,
+    InviteRepository,
+    PeopleRepository,
+    VisitRepository,
+)
+from storage.timers import TimerRepository
+
+
+class UnitOfWork:
+    """``async with UnitOfWork(sessions) as uow: ...; await uow.commit()``.
+
+    Leaving the block without ``commit()`` (or with an exception) rolls everything back.
+    ``commit(now)`` first writes every case that was added or loaded and changed: its row
+    (optimistic lock on ``version``), its new events and the outbox rows for its pending
+    notifications, all in this one transaction. ``now`` stamps ``updated_at`` / outbox
+    ``created_at``; pass the same clock the domain used (default: the wall clock).
+    """
+
+    session: AsyncSession
+    cases: CaseRepository
+    people: PeopleRepository
+    invites: InviteRepository
+    outbox: OutboxRepository
+    timers: TimerRepository
+    inbound: InboundRepository
+    conversations: ConversationRepository
+    visits: VisitRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self.committed = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.people = PeopleRepository(self.session)
+        self.outbox = OutboxRepository(self.session, self.people)
+        self.cases = CaseRepository(self.session, self.outbox)
+        self.invites = InviteRepository(self.session)
+        self.timers = TimerRepository(self.session)
+        self.inbound = InboundRepository(self.session)
+        self.conversations = ConversationRepository(self.session)
+        self.visits = VisitRepository(self.session)
+        self.committed = False
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self.session.in_transaction():
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self, now: datetime | None = None) -> None:
+        """Write tracked cases, then commit the transaction. The unit of work can be used again after."""
+        await self.cases.flush(now or datetime.now(UTC))
+        await self.session.commit()
+        self.committed = True
+
+    async def rollback(self) -> None:
+        """Undo everything since the last commit and forget the loaded cases."""
+        await self.session.rollback()
+        self.cases.forget()
