@@ -32,7 +32,9 @@ def require_staff_of(person: Person, case: Case) -> None:
     if case.department == DISPATCH_CENTER and is_dispatcher(person):
         return
     if not (person.has_role(Role.DEPT_STAFF) and person.department == case.department):
-        raise PermissionDenied(f"{person.display_name} is not staff of {case.department} (case {case.number})")
+        raise PermissionDenied(
+            f"{person.display_name} is not staff of {case.department} (case {case.number})"
+        )
 
 
 def require_dispatcher(person: Person) -> None:

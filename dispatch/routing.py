@@ -12,7 +12,7 @@ Rules (docs/dispatch.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from catalog.model import CATCH_ALL_CASE_TYPE, DISPATCH_CENTER, CaseType, Catalog, Service
 
@@ -56,19 +56,21 @@ def route(
 ) -> Route:
     """Decide the department for a new request (see the module docstring for the rules)."""
     g, c, s = locate(catalog, grid, community)
-    where = {"grid": g, "community": c, "street": s}
+    base = Route(DISPATCH_CENTER, grid=g, community=c, street=s)
     if item is None:
-        return Route(DISPATCH_CENTER, via_center=True, reason="none_of_these", **where)
+        return replace(base, via_center=True, reason="none_of_these")
     if confidence is not None and confidence < low_confidence:
-        return Route(DISPATCH_CENTER, via_center=True, reason="unclear", **where)
+        return replace(base, via_center=True, reason="unclear")
     if isinstance(item, Service):
-        return Route(item.department, delivery=str(item.delivery), **where)
+        return replace(base, department=item.department, delivery=str(item.delivery))
     if item.code == CATCH_ALL_CASE_TYPE or item.department == DISPATCH_CENTER:
-        return Route(DISPATCH_CENTER, via_center=True, reason="catch_all", **where)
+        return replace(base, via_center=True, reason="catch_all")
     office = catalog.streets[s].office if s else None
     if office in (item.department, *item.co_departments):
         office = None  # it already handles the case; no separate information copy
-    return Route(item.department, tuple(item.co_departments), inform_office=office, **where)
+    return replace(
+        base, department=item.department, co_departments=tuple(item.co_departments), inform_office=office
+    )
 
 
 def suggested_departments(catalog: Catalog, code: str, street: str | None = None) -> list[str]:
