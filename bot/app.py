@@ -5,14 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.config import REPO_ROOT, AppConfig, ConfigError, load_config
 from bot.http import HEALTH_CHECKS, HttpServer, build_web_app
+from bot.loops import PeriodicTask
+from bot.metrics import Metrics
+from handlers.messages import Channel, Inbound, Outgoing
 
 log = logging.getLogger("bot")
+Clock = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def database_url(cfg: AppConfig) -> str:
@@ -32,11 +42,27 @@ class Service:
 
     cfg: AppConfig
     http: HttpServer
+    parts: dict[str, Any] = field(default_factory=dict)
+    _starts: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]] | None]] = field(
+        default_factory=list
+    )
     _stops: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
+    def on_start(
+        self, name: str, start: Callable[[], Awaitable[Any]], stop: Callable[[], Awaitable[Any]] | None = None
+    ) -> None:
+        self._starts.append((name, start, stop))
+
+    def on_close(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Something built before start that must be released at stop (database, parser)."""
+        self._stops.append(close)
+
     async def start(self) -> None:
-        await self.http.start()
-        self._stops.append(self.http.stop)
+        for name, start, stop in self._starts:
+            log.debug("starting %s", name)
+            await start()
+            if stop is not None:
+                self._stops.append(stop)
 
     async def stop(self) -> None:
         while self._stops:
@@ -47,30 +73,142 @@ class Service:
                 log.exception("error while stopping %s", stop)
 
 
-async def build_service(cfg: AppConfig) -> Service:
+def build_parser(cfg: AppConfig) -> Any:
+    from nlu.embedded import EmbeddedParser
+
+    embedded = EmbeddedParser()
+    if cfg.nlu.backend == "rasa":
+        from nlu.rasa_client import RasaParser
+
+        return RasaParser(embedded, cfg.nlu.rasa.url, timeout_s=cfg.nlu.rasa.timeout_s)
+    return embedded
+
+
+async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service:
+    from bot.relay import OutboxRelay
+    from bot.scheduler import DeadlineScheduler
+    from bot.voice import VoiceHook
+    from bot.webchat import WebChat
     from catalog.loader import load_catalog
+    from handlers.cases import CaseService
+    from handlers.conversation import ConversationService
+    from handlers.settings import ConversationSettings
+    from speech.factory import build_recognizer
     from storage.database import Database
 
     catalog = load_catalog()
     db = await Database.open(database_url(cfg))  # applies migrations
-    engine = db.engine
-
+    metrics = Metrics()
     web_app = build_web_app(cfg.http.max_body_bytes)
+    web_app.router.add_get("/metrics", metrics.handler)
+    service = Service(cfg=cfg, http=HttpServer(web_app, cfg.http.host, cfg.http.port))
+    service.on_close(db.dispose)
+
+    parser = build_parser(cfg)
+    # Load the NLU model now rather than during the first resident's message.
+    embedded = getattr(parser, "fallback", parser)
+    await asyncio.to_thread(lambda: embedded.model)
+    if hasattr(parser, "aclose"):
+        service.on_close(parser.aclose)
+    recognizer = build_recognizer(cfg.voice.model_dump())
+    service.on_close(recognizer.aclose)
+    voice = VoiceHook(recognizer) if cfg.voice.backend != "none" else None
+
+    relay_task: PeriodicTask | None = None
+
+    def wake_relay() -> None:
+        if relay_task is not None:
+            relay_task.wake()
+
+    cases = CaseService(db, catalog, clock=clock, low_confidence=cfg.nlu.low_confidence, on_commit=wake_relay)
+    conversations = ConversationService(
+        db.uow, catalog, parser, cases, clock,
+        ConversationSettings(low_confidence=cfg.nlu.low_confidence, timezone=cfg.service.timezone),
+    )
+
+    async def on_inbound(inbound: Inbound) -> list[Outgoing]:
+        channel = str(inbound.channel)
+        metrics.inbound.labels(channel).inc()
+        started = time.perf_counter()
+        try:
+            return await conversations.handle(inbound)
+        except Exception:
+            metrics.turn_errors.labels(channel).inc()
+            raise
+        finally:
+            metrics.turn_seconds.labels(channel).observe(time.perf_counter() - started)
+
+    senders: dict[str, Any] = {}
+
+    async def route(out: Outgoing) -> None:
+        """A reply the conversation addressed to another channel (staff on Telegram, resident on web)."""
+        sender = senders.get(out.channel)
+        if sender is None:
+            log.warning("no sender for %s; reply to %s dropped", out.channel, out.chat_id)
+            return
+        await sender.send(out.chat_id, out.reply)
+
+    webchat = WebChat(
+        on_inbound,
+        transcribe=recognizer.transcribe if voice is not None else None,
+        max_text=4000,
+        data_dir=cfg.resolve(cfg.service.data_dir),
+        max_body_bytes=cfg.http.max_body_bytes,
+        max_voice_s=cfg.voice.max_seconds,
+        router=route,
+    )
+    webchat.install(web_app)
+    senders[Channel.WEB] = webchat.sender
+
+    telegram = None
+    if cfg.telegram.token:
+        from bot.telegram import TelegramChannel
+
+        telegram = TelegramChannel(cfg.telegram, on_inbound, transcribe=voice, other_senders=senders)
+        if cfg.telegram.mode == "webhook":
+            telegram.mount(web_app)
+        senders[Channel.TELEGRAM] = telegram.sender
+
+    relay = OutboxRelay(
+        db, senders, clock=clock, batch_size=cfg.relay.batch_size, max_attempts=cfg.relay.max_attempts,
+        lease_s=cfg.relay.lease_s, interval_s=cfg.relay.interval_s,
+    )
+    relay_task = PeriodicTask("outbox-relay", relay.tick, cfg.relay.interval_s)
+    scheduler = DeadlineScheduler(db, cases, clock=clock, interval_s=cfg.scheduler.interval_s)
+    scheduler_task = PeriodicTask("deadline-scheduler", scheduler.tick, cfg.scheduler.interval_s)
 
     async def db_check() -> dict[str, Any]:
         from sqlalchemy import text
 
-        async with engine.connect() as conn:
+        async with db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        return {"ok": True, "backend": engine.dialect.name}
+        return {"ok": True, "backend": db.backend}
 
     async def catalog_check() -> dict[str, Any]:
         return {"services": len(catalog.services), "case_types": len(catalog.case_types)}
 
-    web_app[HEALTH_CHECKS]["database"] = db_check
-    web_app[HEALTH_CHECKS]["catalog"] = catalog_check
-    service = Service(cfg=cfg, http=HttpServer(web_app, cfg.http.host, cfg.http.port))
-    service._stops.append(db.dispose)
+    async def loops_check() -> dict[str, Any]:
+        metrics.outbox_sent.set(relay.sent)
+        metrics.outbox_failed.set(relay.failed)
+        metrics.timers_fired.set(scheduler.fired)
+        return {"relay_sent": relay.sent, "relay_failed": relay.failed, "timers_fired": scheduler.fired,
+                "telegram": cfg.telegram.mode if telegram else "off", "nlu": cfg.nlu.backend}
+
+    web_app[HEALTH_CHECKS].update(database=db_check, catalog=catalog_check, loops=loops_check)
+
+    async def catch_up() -> None:
+        fired = await scheduler.catch_up()  # deadlines missed while the service was down
+        if fired:
+            log.info("caught up %d deadline timers missed while stopped", fired)
+
+    service.on_start("http", service.http.start, service.http.stop)
+    service.on_start("scheduler catch-up", catch_up)
+    service.on_start("scheduler", scheduler_task.start, scheduler_task.stop)
+    service.on_start("relay", relay_task.start, relay_task.stop)
+    if telegram is not None:
+        service.on_start("telegram", telegram.start, telegram.stop)
+    service.parts.update(db=db, catalog=catalog, parser=parser, cases=cases, conversations=conversations,
+                         webchat=webchat, telegram=telegram, relay=relay, scheduler=scheduler, metrics=metrics)
     return service
 
 
