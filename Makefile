@@ -7,11 +7,13 @@ NLU_MODEL := var/models/nlu/embedded.pkl
 
 # Feature makefiles (mk/*.mk) add targets and append prerequisites of `make test` to TEST_DEPS.
 TEST_DEPS :=
+INSTALL_DEPS :=
+.DEFAULT_GOAL := install
 -include mk/*.mk
 
 .PHONY: install run test lint typecheck unit nlu-train rasa-venv rasa-train rasa-serve bench clean
 
-install: $(STAMP) $(NLU_MODEL)
+install: $(STAMP) $(NLU_MODEL) $(INSTALL_DEPS)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

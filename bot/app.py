@@ -25,6 +25,11 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def _report_warm_up(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("voice model not loaded at start (it will load on the first note): %s", task.exception())
+
+
 def database_url(cfg: AppConfig) -> str:
     """SQLite paths in the config are relative to the repository, whatever the working directory."""
     url = cfg.database.url
@@ -201,7 +206,15 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
         if fired:
             log.info("caught up %d deadline timers missed while stopped", fired)
 
+    async def warm_voice() -> None:
+        # The model loads in the recognizer's worker while the service already answers text.
+        warm = getattr(recognizer, "warm_up", None)
+        if voice is not None and warm is not None:
+            task = asyncio.create_task(warm(), name="voice-warm-up")
+            task.add_done_callback(_report_warm_up)
+
     service.on_start("http", service.http.start, service.http.stop)
+    service.on_start("voice warm-up", warm_voice)
     service.on_start("scheduler catch-up", catch_up)
     service.on_start("scheduler", scheduler_task.start, scheduler_task.stop)
     service.on_start("relay", relay_task.start, relay_task.stop)
