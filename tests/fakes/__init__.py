@@ -1,0 +1,1 @@
+"""Fakes of outside services that the real clients talk to over 127.0.0.1."""
