@@ -26,6 +26,7 @@ from bot.telegram.convert import Rejected, to_inbound
 from bot.telegram.polling import UpdatePoller, chat_key
 from bot.telegram.sender import TelegramSender
 from handlers.messages import Channel, Inbound, Outgoing, Reply
+from speech.recognizer import AudioTooLong, RecognizerBusy, RecognizerUnavailable, SpeechError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ TEXT_UNSUPPORTED = "这类消息我还看不懂。请打字、发照片、发位
 TEXT_VOICE_OFF = "暂时听不了语音，请打字告诉我，谢谢。"
 TEXT_VOICE_TOO_BIG = "这条语音太长了，请说短一点，或者打字告诉我。"
 TEXT_VOICE_FAILED = "没听清这条语音，请再说一遍，或者打字告诉我。"
+TEXT_VOICE_TOO_LONG = "这条语音超过 {limit} 秒了，请分成短一点的几条再发，或者打字告诉我。"
+TEXT_VOICE_BUSY = "现在语音有点多，请过一会儿再发，或者直接打字告诉我。"
 TEXT_APOLOGY = "抱歉，系统刚才出了点问题，请稍后再试。"
 
 
@@ -214,11 +217,25 @@ class TelegramChannel:
             await self._send_quietly(inbound.chat_id, Reply(TEXT_VOICE_TOO_BIG if too_big else TEXT_VOICE_FAILED))
             return None
         try:
-            return await self.transcribe(inbound, data)
-        except Exception:
-            log.exception("voice note %s not transcribed", inbound.voice.ref)
+            heard = await self.transcribe(inbound, data)
+        except AudioTooLong as e:
+            await self._send_quietly(inbound.chat_id, Reply(TEXT_VOICE_TOO_LONG.format(limit=round(e.limit))))
+            return None
+        except RecognizerBusy:
+            await self._send_quietly(inbound.chat_id, Reply(TEXT_VOICE_BUSY))
+            return None
+        except RecognizerUnavailable:
+            await self._send_quietly(inbound.chat_id, Reply(TEXT_VOICE_OFF))
+            return None
+        except Exception as e:
+            if not isinstance(e, SpeechError):
+                log.exception("voice note %s not transcribed", inbound.voice.ref)
             await self._send_quietly(inbound.chat_id, Reply(TEXT_VOICE_FAILED))
             return None
+        if not (heard.text or "").strip():
+            await self._send_quietly(inbound.chat_id, Reply(TEXT_VOICE_FAILED))
+            return None
+        return heard
 
     # ---- webhook ---------------------------------------------------------------------------
 
