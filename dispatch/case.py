@@ -38,6 +38,7 @@ class EventKind(StrEnum):
     MARKED_DUPLICATE = "marked_duplicate"
     ESCALATED = "escalated"
     RATED = "rated"
+    COMMENTED = "commented"  # the requester's words on a survey; not a transition
 
 
 _EVENT_OF_ACTION: dict[Action, EventKind] = {
@@ -345,6 +346,20 @@ class Case:
         if self.department and self.department != DISPATCH_CENTER:
             self._notify("case_escalated", Recipient.department_lead(self.department), payload)
         self._notify("case_escalated", Recipient.dispatch_center(), payload)
+
+    def comment(self, text: str, *, actor: str, at: datetime) -> None:
+        """The requester's comment after a survey answer: recorded in the audit trail and passed to the
+        department (or the center). Not a transition: the status stays."""
+        _require_aware(at)
+        text = text.strip()
+        if not text:
+            raise DomainError("an empty comment")
+        if self.survey_result is None:
+            raise DomainError(f"case {self.number} has no survey answer to comment on")
+        self._record(EventKind.COMMENTED, actor, at, text, self.status, self.status, {"result": str(self.survey_result)})
+        target = self.department or DISPATCH_CENTER
+        recipient = Recipient.dispatch_center() if target == DISPATCH_CENTER else Recipient.department(target)
+        self._notify("survey_comment", recipient, {"result": str(self.survey_result), "comment": text})
 
     def subscribe(self, chat: ChatRef) -> None:
         """Have ``chat`` receive the requester's updates too (a reporter of a duplicate)."""

@@ -496,6 +496,20 @@ class CaseService:
 
         return await self._tx(at, work)
 
+    async def add_survey_comment(
+        self, actor: Person | str, number: str, text: str, *, at: datetime | None = None
+    ) -> Case:
+        """The requester's optional comment after a survey answer: on the record, sent to the department."""
+
+        async def work(uow: UnitOfWork, now: datetime) -> Case:
+            person, case = await self._person(uow, actor), await self._case(uow, number)
+            require_requester(person, case)
+            case.comment(text, actor=person.id, at=now)
+            await self._save(uow, case, now)
+            return case
+
+        return await self._tx(at, work)
+
     async def _apply_survey(
         self, uow: UnitOfWork, case: Case, result: SurveyResult, actor: str, now: datetime
     ) -> None:

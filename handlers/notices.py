@@ -18,7 +18,7 @@ from dispatch.numbering import CHINA_TZ
 from dispatch.routing import assignable_departments, suggested_departments
 from dispatch.surveys import LABELS, LEVELS
 from handlers.callbacks import Action, encode
-from handlers.messages import Button, Reply
+from handlers.messages import Button, ButtonKind, Reply
 
 STATUS_LABELS = {
     "submitted": "已登记",
@@ -43,6 +43,8 @@ EMERGENCY_LINES = {
     "110": "情况紧急，请立即拨打 110 报警电话！",
 }
 BUTTONS_PER_ROW = 3
+REPLY_KIND = "reply"
+"""Outbox kind of a conversation's own reply, stored whole (see :func:`reply_payload`)."""
 
 
 def when(value: str | datetime | None) -> str:
@@ -113,8 +115,29 @@ def _recipient(p: dict[str, Any]) -> tuple[str, str]:
     return kind, ref
 
 
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    """A conversation reply as a JSON-able outbox payload; :func:`render` turns it back."""
+    return {
+        "text": reply.text,
+        "buttons": [[[b.label, b.data, str(b.kind)] for b in row] for row in reply.buttons],
+        "photo_ref": reply.photo_ref,
+        "remove_keyboard": reply.remove_keyboard,
+    }
+
+
+def reply_from_payload(p: dict[str, Any]) -> Reply:
+    return Reply(
+        str(p["text"]),
+        tuple(tuple(Button(label, data, ButtonKind(kind)) for label, data, kind in row) for row in p["buttons"]),
+        p.get("photo_ref"),
+        bool(p.get("remove_keyboard")),
+    )
+
+
 def render(kind: str, payload: dict[str, Any], catalog: Catalog | None = None) -> Reply:
     """The message for an outbox row of ``kind`` with ``payload``."""
+    if kind == REPLY_KIND:
+        return reply_from_payload(payload)
     cat = catalog or load_catalog()
     p = payload
     number = str(p["number"])
@@ -187,6 +210,10 @@ def render(kind: str, payload: dict[str, Any], catalog: Catalog | None = None) -
             f"【时限提醒】{_head(p)} 已用去{what}时限的 {p.get('percent')}%，请于 {when(p.get('due'))} 前{what}。",
             staff_buttons(number, accept=p.get("window") == "response", resolve=p.get("window") == "resolve"),
         )
+    if kind == "survey_comment":
+        result = str(p.get("result"))
+        level = next((label for r, label in LABELS.items() if r.value == result), result)
+        return Reply(f"【群众评价】{_head(p)}\n评价：{level}\n意见：{p.get('comment', '')}")
     if kind == "duplicate_linked":
         return Reply(f"已将您的反映合并到工单 {p.get('original')}，办理进展会同步通知您。")
     return Reply(f"{_head(p)}：{STATUS_LABELS.get(str(p.get('status')), p.get('status'))}{note}")

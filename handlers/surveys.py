@@ -50,13 +50,7 @@ async def on_comment(d: Deps, turn: Turn) -> None:
     if not comment:
         turn.say("好的。有需要随时告诉我。", kb.menu())
         return
-    async with d.uow() as uow:
-        case = await uow.cases.get_by_number(number)
-        if case is not None and case.requester_id == turn.person.id:
-            comments = list(case.details.get("survey_comments", []))
-            comments.append({"at": turn.now.isoformat(), "text": comment})
-            case.details["survey_comments"] = comments
-            await uow.commit(turn.now)
+    await d.cases.add_survey_comment(turn.person, number, comment, at=turn.now)
     turn.say("谢谢，您的意见已经记下，会转给相关部门。", kb.menu())
 
 
