@@ -1,4 +1,4 @@
-"""Sparse text features: jieba words and word bigrams, character 1-3-grams, optional pinyin.
+"""Sparse text features: jieba words and word bigrams, character 1-3-grams, optional pinyin bigrams.
 
 Training uses scikit-learn's TfidfVectorizer with :func:`analyze` as analyzer; parsing recomputes the
 same sublinear TF-IDF by hand (:class:`FastVectorizer`), because the vectorizer's per-call overhead
@@ -14,8 +14,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from pypinyin import lazy_pinyin
 
+from nlu.asr_noise import char_syllable
 from nlu.dictionary import cut
 
 _PUNCT = re.compile(r"[\s,.!?;:，。！？、；：…~～\"'“”‘’()（）\[\]【】<>《》-]+")
@@ -28,7 +28,12 @@ class FeatureConfig:
     word_bigrams: bool = False
     char_min: int = 1
     char_max: int = 2
-    pinyin: bool = False
+    pinyin: bool = True  # toneless pinyin syllable bigrams, against homophones in recognised speech
+
+
+def syllables(chunk: str) -> list[str]:
+    """Toneless pinyin per character (the character itself when it has none, e.g. a digit)."""
+    return [char_syllable(ch) or ch for ch in chunk]
 
 
 def _clean(text: str) -> str:
@@ -52,8 +57,7 @@ def analyze(text: str, config: FeatureConfig) -> list[str]:
         for n in range(config.char_min, config.char_max + 1):
             feats.extend("c:" + chunk[i : i + n] for i in range(len(chunk) - n + 1))
         if config.pinyin:
-            syl = lazy_pinyin(chunk)
-            feats.extend("p:" + a + b for a, b in itertools.pairwise(syl))
+            feats.extend(f"p:{a} {b}" for a, b in itertools.pairwise(syllables(chunk)))
     return feats
 
 

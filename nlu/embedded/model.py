@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.svm import LinearSVC
 
 from catalog.loader import load_catalog
-from nlu.embedded.augment import catalog_examples
+from nlu.embedded.augment import catalog_examples, noised_examples
 from nlu.embedded.features import FastVectorizer, FeatureConfig, analyze
 from nlu.normalize import normalize
 from nlu.parse import NONE_INTENT
@@ -30,7 +30,7 @@ from nlu.training_data import Example, read_dir
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "embedded.pkl"
-FORMAT_VERSION = 4  # bump when features or the saved layout change, so old models count as stale
+FORMAT_VERSION = 5  # bump when features or the saved layout change, so old models count as stale
 HOLDOUT_FRACTION = 0.15
 CATALOG_WEIGHT = 0.5  # catalog names are clean but not how people talk
 
@@ -43,6 +43,8 @@ class TrainConfig:
     min_df: int = 1
     augment: bool = True
     balanced: bool = False  # class_weight="balanced" shrinks the one big out_of_scope class to one intent's worth
+    asr_noise: float = 0.0  # share of in-scope examples that also get a recognizer-noised copy
+    noise_weight: float = 0.5
 
 
 @dataclass
@@ -109,10 +111,14 @@ def split_holdout(examples: Sequence[Example], fraction: float = HOLDOUT_FRACTIO
 
 
 def fit(examples: Sequence[Example], config: TrainConfig, extra: Sequence[Example] = ()) -> Model:
-    """Fit features and classifier on examples (plus down-weighted `extra` ones)."""
-    texts = [normalize(e.text) for e in (*examples, *extra)]
-    labels = [e.label for e in (*examples, *extra)]
-    weights = np.array([1.0] * len(examples) + [CATALOG_WEIGHT] * len(extra))
+    """Fit features and classifier on examples (plus down-weighted catalog `extra` ones, and noised
+    copies of the examples when the config asks for them)."""
+    noised = noised_examples(examples, config.asr_noise)
+    texts = [normalize(e.text) for e in (*examples, *extra, *noised)]
+    labels = [e.label for e in (*examples, *extra, *noised)]
+    weights = np.array(
+        [1.0] * len(examples) + [CATALOG_WEIGHT] * len(extra) + [config.noise_weight] * len(noised)
+    )
     vec = TfidfVectorizer(
         analyzer=lambda t: analyze(t, config.features), sublinear_tf=True, min_df=config.min_df, dtype=np.float32
     )
@@ -158,8 +164,11 @@ def fit_threshold(model: Model, texts: Sequence[str], labels: Sequence[str]) -> 
 
     Chosen for the mean of two held-out figures, accuracy on in-scope messages and recall of
     out-of-scope ones, so that the few out-of-scope examples weigh as much as the many in-scope ones.
-    Ties go to the lower threshold: a wrong service guess can be corrected by the top-3 choices the
-    conversation offers, a message wrongly called out of scope gets no choices at all.
+    Near-ties go to the lower threshold: the lowest one whose score is within one standard error of
+    the best (the split holds few out-of-scope messages, ~60, so a few of them decide the best by
+    chance). A wrong service guess can be corrected by the top-3 choices the conversation offers, a
+    message wrongly called out of scope gets no choices at all; and voice transcripts, whose
+    recognition errors lower the confidence, suffer most from a needlessly high threshold.
     """
     preds = []
     for t in texts:
@@ -170,14 +179,14 @@ def fit_threshold(model: Model, texts: Sequence[str], labels: Sequence[str]) -> 
     outside = [pred for pred, gold in zip(preds, labels, strict=True) if gold == NONE_INTENT]
     if not outside or not inside:
         return 0.0
-    best, best_score = 0.0, -1.0
+    curve: list[tuple[float, float, float]] = []  # threshold, score, standard error of the score
     for thr in np.arange(0.0, 0.8, 0.01):
         in_acc = sum(conf >= thr and lab == gold for (lab, conf), gold in inside) / len(inside)
         none_rec = sum(conf < thr or lab == NONE_INTENT for lab, conf in outside) / len(outside)
-        score = (in_acc + none_rec) / 2
-        if score > best_score + 1e-9:
-            best, best_score = float(thr), score
-    return best
+        se = math.sqrt(in_acc * (1 - in_acc) / len(inside) + none_rec * (1 - none_rec) / len(outside)) / 2
+        curve.append((float(thr), (in_acc + none_rec) / 2, se))
+    _, best_score, best_se = max(curve, key=lambda c: (c[1], -c[0]))
+    return next(thr for thr, score, _ in curve if score >= best_score - best_se)
 
 
 def train(
