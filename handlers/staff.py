@@ -7,7 +7,7 @@ role counts, never the group's.
 
 from __future__ import annotations
 
-from dispatch.access import PermissionDenied, require_staff_of
+from dispatch.access import PermissionDenied, binding_department, require_may_return, require_staff_of
 from dispatch.case import Attachment, AttachmentKind, Case
 from dispatch.lifecycle import Action as CaseAction
 from dispatch.lifecycle import allowed_actions
@@ -36,7 +36,7 @@ def case_buttons(case: Case) -> tuple[tuple[Button, ...], ...]:
         row.append(kb.cb("接单", Action.ACCEPT, case.number))
     if CaseAction.RESOLVE in allowed:
         row.append(kb.cb("办结", Action.RESOLVE, case.number))
-    if CaseAction.RETURN in allowed:
+    if CaseAction.RETURN in allowed and binding_department(case) != case.department:
         row.append(kb.cb("退回", Action.RETURN, case.number))
     return (tuple(row),) if row else ()
 
@@ -71,6 +71,8 @@ async def on_button(d: Deps, turn: Turn, cb: Callback) -> None:
             ((kb.cb("先不办结", Action.RESTART),),),
         )
     else:
+        # Refused now, not after the reason is typed: a case bound by the center's decision cannot go back.
+        require_may_return(case)
         turn.state.reset()
         turn.state.step, turn.state.data = Step.RETURN_REASON, {"number": number}
         turn.say(f"{number} 退回联动中心：请写明原因（必须填写）。", ((kb.cb("先不退回", Action.RESTART),),))

@@ -26,6 +26,7 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 # Sent with the reply keyboard when a Reply mixes inline buttons with big keyboard buttons:
 # Telegram allows one markup per message, so the keyboard needs a message of its own.
+BUTTONS_PROMPT = "👇 请点下面的按钮："
 KEYBOARD_PROMPT = "👇 也可以点下面的大按钮"
 
 
@@ -212,6 +213,12 @@ def to_send_calls(chat_id: str, reply: Reply) -> list[SendCall]:
             calls.append(SendCall("send_message", {"chat_id": chat_id, "text": piece}))
     if not calls:
         calls.append(SendCall("send_message", {"chat_id": chat_id, "text": KEYBOARD_PROMPT}))
+    if inline is not None and keyboard is None and reply.remove_keyboard:
+        # One message carries one markup: the big keyboard goes away with the text, and the inline
+        # buttons follow (or sit on the last piece of a long text).
+        calls[0].kwargs["reply_markup"] = ReplyKeyboardRemove()
+        if len(calls) == 1:
+            calls.append(SendCall("send_message", {"chat_id": chat_id, "text": BUTTONS_PROMPT}))
     if markup is not None:
         calls[-1].kwargs["reply_markup"] = markup
     if inline is not None and keyboard is not None:

@@ -82,7 +82,7 @@ async def test_status_changes_reach_the_web_chat_and_the_survey_is_answered_ther
         async with s.db.uow(read_only=True) as uow:
             case = await uow.cases.get_by_number(number)
         assert case is not None and case.status == "closed"
-        assert case.details["survey_comments"][0]["text"] == "师傅很快就来了"
+        assert (case.history[-1].kind, case.history[-1].note) == ("commented", "师傅很快就来了")
 
 
 async def test_a_notification_for_a_closed_page_waits_and_is_not_lost(tmp_path: Path) -> None:
