@@ -83,7 +83,7 @@ def staff_buttons(
 ) -> tuple[tuple[Button, ...], ...]:
     row = []
     if accept:
-        row.append(Button("受理", encode(Action.ACCEPT, number)))
+        row.append(Button("接单", encode(Action.ACCEPT, number)))
     if resolve:
         row.append(Button("办结", encode(Action.RESOLVE, number)))
     row.append(Button("退回", encode(Action.RETURN, number)))

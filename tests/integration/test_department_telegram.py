@@ -41,21 +41,21 @@ async def test_staff_accept_resolve_survey_unsatisfied_reopens_then_satisfied_cl
 
     resident = svc.person("孙阿姨", 4002)
     number = await report_street_light(resident)
-    await zhang.expect("【新工单】", number, "路灯不亮", "东坡路社区 5幢门口", buttons=["受理", "退回"])
+    await zhang.expect("【新工单】", number, "路灯不亮", "东坡路社区 5幢门口", buttons=["接单", "退回"])
 
-    await zhang.press("受理", "已接单", number, buttons=["办结", "退回"])
+    await zhang.press("接单", "已接单", number, buttons=["办结", "退回"])
     await resident.expect(number, "已由", "城市管理局 受理")
     await zhang.press("办结", "办理结果")
     await zhang.say("已更换灯泡，恢复照明", "已办结", number)
     await resident.expect(number, "已办结", "已更换灯泡，恢复照明", buttons=SURVEY)
 
     await resident.press("不满意", "抱歉让您不满意", "督办", buttons=["不用了"])
-    await zhang.expect("【督办】", number, "不满意", buttons=["受理"])
+    await zhang.expect("【督办】", number, "不满意", buttons=["接单"])
     await resident.press("不用了", "谢谢")
     reopened = await svc.case(number)
     assert reopened.status is CaseStatus.REOPENED and reopened.supervised and reopened.department == "CGJ"
 
-    await zhang.press("受理", "已接单", number)
+    await zhang.press("接单", "已接单", number)
     await resident.expect(number, "已由", "受理，正在处理")
     await zhang.press("办结", "办理结果", "照片")
     await zhang.photo(PHOTO, "灯杆线路也换了，晚上复查正常", "已办结")
@@ -103,7 +103,7 @@ async def test_two_returns_go_to_the_center_and_its_third_decision_binds(svc: Ru
     await staff.press("退回", "退回过两次", "不能再退回")
     case = await svc.case(number)
     assert case.status is CaseStatus.ASSIGNED and case.department == "CGJ" and case.return_count == 2
-    await staff.press("受理", "已接单", number, buttons=["办结"])
+    await staff.press("接单", "已接单", number, buttons=["办结"])
     assert "退回" not in staff.labels()  # bound: the department's buttons no longer offer it
 
 
@@ -136,7 +136,7 @@ async def test_forged_and_stale_buttons_are_answered_and_change_nothing(svc: Run
     await staff.quiet()
     await owner.quiet()
 
-    await staff.press("受理", "已接单")
+    await staff.press("接单", "已接单")
     await staff.press_data(f"acc|{number}", "已经过期")  # the same button again: stale
     await owner.expect("已由", "受理，正在处理")
     accepted = await svc.case(number)

@@ -77,8 +77,8 @@ async def test_none_of_these_goes_to_the_center_which_assigns_it_to_a_department
 
     await op.expect("【待分派】", number, text, "跨出一步", buttons=["民政局", "城市管理局"])
     await op.press("民政局", "已派给民政局", number)
-    await mzj.expect("【新工单】", number, text, buttons=["受理", "退回"])
-    await mzj.press("受理", "已接单", number)
+    await mzj.expect("【新工单】", number, text, buttons=["接单", "退回"])
+    await mzj.press("接单", "已接单", number)
     await zhao.expect(number, "已由", "民政局 受理")
     await op.say("/overview", "全区概况", "正在处理 1")
 

@@ -27,8 +27,8 @@ async def test_a_web_resident_is_served_by_staff_on_telegram(svc: Running) -> No
         await page.press("跳过", "SC-")
         number = case_number(page.text)
 
-        await staff.expect("【新工单】", number, buttons=["受理"])
-        await staff.press("受理", "已接单")
+        await staff.expect("【新工单】", number, buttons=["接单"])
+        await staff.press("接单", "已接单")
         await page.expect(number, "已由", "受理，正在处理")
         await staff.press("办结", "办理结果")
         await staff.say("已更换灯泡", "已办结")

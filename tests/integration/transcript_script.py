@@ -9,7 +9,7 @@ as docs/transcripts.md.
 
     await wang.say("我家楼下路灯坏了", "您要反映的是", buttons=["对，就办这个"])
     await wang.press("对，就办这个", "在哪里")
-    await staff.expect("【新工单】", number, buttons=["受理", "退回"])   # a notification
+    await staff.expect("【新工单】", number, buttons=["接单", "退回"])   # a notification
 """
 
 from __future__ import annotations

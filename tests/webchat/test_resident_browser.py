@@ -102,7 +102,7 @@ async def test_a_resident_reports_in_the_browser_and_answers_the_survey(
         # The department accepts and resolves; the survey reaches the page.
         await s.relay.tick()
         assert number in "".join(f["text"] for f in await staff.notifications())
-        await staff.press("受理", number)
+        await staff.press("接单", number)
         await staff.press("办结", "办理结果")
         await staff.say("已更换灯泡，恢复照明", "已办结")
         await staff.ws.close()

@@ -65,7 +65,7 @@ async def test_status_changes_reach_the_web_chat_and_the_survey_is_answered_ther
         await s.relay.tick()
         alert = await staff.notifications()
         assert any(number in f["text"] for f in alert), alert
-        await staff.press("受理", number, buttons=("办结",))
+        await staff.press("接单", number, buttons=("办结",))
         await s.relay.tick()
         assert any("受理" in f["text"] for f in await resident.notifications())
 
@@ -98,7 +98,7 @@ async def test_a_notification_for_a_closed_page_waits_and_is_not_lost(tmp_path: 
 
         await s.relay.tick()
         await staff.notifications()
-        await staff.press("受理", number)
+        await staff.press("接单", number)
         await s.relay.tick()  # delivered into the mailbox: the relay counts it as sent
         assert s.relay.dead == 0
 
