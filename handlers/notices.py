@@ -63,8 +63,15 @@ def department_name(catalog: Catalog, code: str | None) -> str:
     return dept.name if dept else code
 
 
+_SHORT_NAMES = {"公安局分局": "公安分局", "公安局交通警察支队大队": "交警大队", "生态环境局分局": "生态环境分局"}
+
+
 def _short_name(catalog: Catalog, code: str) -> str:
-    return department_name(catalog, code).removeprefix("上城区").removeprefix("杭州市")[:10]
+    """The name people say: without the city and district, e.g. 交警大队, 湖滨街道, 民政局."""
+    name = department_name(catalog, code)
+    for part in ("杭州市", "上城区", "上城", "办事处"):
+        name = name.replace(part, "")
+    return _SHORT_NAMES.get(name, name)
 
 
 def _rows(buttons: Sequence[Button], per_row: int = BUTTONS_PER_ROW) -> tuple[tuple[Button, ...], ...]:
