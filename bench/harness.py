@@ -182,7 +182,9 @@ async def snapshot(db_url: str, tables: Sequence[str] = TABLES) -> dict[str, Any
     try:
         async with engine.connect() as conn:
             for t in tables:
-                out[t] = (await conn.execute(text(f"SELECT count(*) FROM {t}"))).scalar_one()
+                # A turn's replies are outbox rows too (kind 'reply'); "outbox" counts the notifications.
+                where = " WHERE kind <> 'reply'" if t == "outbox" else ""
+                out[t] = (await conn.execute(text(f"SELECT count(*) FROM {t}{where}"))).scalar_one()
             digest = hashlib.sha256()
             for t in ("cases", "case_events"):
                 rows = (await conn.execute(text(f"SELECT * FROM {t} ORDER BY 1"))).all()
@@ -211,13 +213,14 @@ async def query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 def write_config(workdir: Path, *, relay_interval_s: float = 0.5, scheduler_interval_s: float = 30,
-                 overall_per_s: float = 30, per_chat_per_s: float = 1) -> Path:
+                 overall_per_s: float = 30, per_chat_per_s: float = 1, lease_s: float = 60) -> Path:
     """config.yml for a run: voice off (no model to load), data under ``workdir``, Telegram's
     rate limits as given (the defaults are Telegram's own)."""
     cfg = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     cfg["service"]["data_dir"] = str(workdir)
     cfg["voice"]["backend"] = "none"
     cfg["relay"]["interval_s"] = relay_interval_s
+    cfg["relay"]["lease_s"] = lease_s  # how long a row claimed by a killed process stays claimed
     cfg["scheduler"]["interval_s"] = scheduler_interval_s
     cfg["telegram"]["poll_timeout_s"] = 10
     cfg["telegram"]["rate_limit"] = {"per_chat_per_s": per_chat_per_s, "overall_per_s": overall_per_s,
@@ -412,8 +415,11 @@ class Person:
     timeout_s: float = 60.0
     think_s: tuple[float, float] | None = (1.0, 2.0)
     lost_after_s: float = 3.0
+    settle_s: float = 0.0  # after the first reply, wait until the chat is this long quiet (a turn is
+    # several messages, spaced by the per-chat rate limit; a person reads them all before answering)
     gate: Callable[[], Awaitable[None]] | None = None
     lost_replies: list[int] = field(default_factory=list)
+    _turn_start: int = 0
 
     @property
     def last(self) -> Sent | None:
@@ -422,6 +428,7 @@ class Person:
 
     async def send(self, text: str | None = None, button: str | None = None) -> Turn:
         before = len(self.fake.by_chat[self.chat_id])
+        self._turn_start = before
         if button is not None:
             last_with_data = next((m for m in reversed(self.fake.by_chat[self.chat_id])
                                    if any(d == button for _, d in m.buttons)), None)
@@ -448,6 +455,7 @@ class Person:
             if replied.done():
                 turn.reply_at = replied.result()[before].at
                 await handled
+                await self._settle()
             else:
                 self.lost_replies.append(uid)
         finally:
@@ -456,15 +464,27 @@ class Person:
         turn.handed_at = self.fake.handed_at.get(uid)
         return turn
 
+    async def _settle(self) -> None:
+        if self.settle_s <= 0:
+            return
+        seen = -1
+        while seen != len(self.fake.by_chat[self.chat_id]):
+            seen = len(self.fake.by_chat[self.chat_id])
+            await asyncio.sleep(self.settle_s)
+
     def _message_id(self, sent: Sent) -> int:
         # The n-th message the bot sent to this chat: find its message id in the fake's record.
         mine = [m for m in self.fake.bot_messages if m["chat"]["id"] == self.chat_id]
         chat_msgs = self.fake.by_chat[self.chat_id]
         return int(mine[chat_msgs.index(sent)]["message_id"])
 
+    def _this_turn(self) -> list[Sent]:
+        """What the bot said since the person's last message (a turn may be several messages)."""
+        return self.fake.by_chat[self.chat_id][self._turn_start :]
+
     def _inline(self) -> Sent | None:
         """The latest message of the turn that carries inline buttons."""
-        for m in reversed(self.fake.by_chat[self.chat_id][-3:]):
+        for m in reversed(self._this_turn()):
             if any(d for _, d in m.buttons):
                 return m
         return None
@@ -477,7 +497,7 @@ class Person:
         return None
 
     def _recent_text(self) -> str:
-        return "\n".join(m.text for m in self.fake.by_chat[self.chat_id][-2:])
+        return "\n".join(m.text for m in self._this_turn())
 
     async def think(self) -> None:
         """A person reads and types: the next message comes a while after the reply (or, in a

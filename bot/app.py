@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import REPO_ROOT, AppConfig, ConfigError, load_config
@@ -19,6 +20,8 @@ from handlers.messages import Channel, Inbound, Outgoing
 
 log = logging.getLogger("bot")
 Clock = Callable[[], datetime]
+REPLY_GRACE_ENV = "BOT_REPLY_GRACE_S"
+"""Seconds the relay leaves a turn's replies to the direct send (default 15; the fault tests shorten it)."""
 
 
 def wall_clock() -> datetime:
@@ -90,13 +93,13 @@ def build_parser(cfg: AppConfig) -> Any:
 
 
 async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service:
-    from bot.relay import OutboxRelay
+    from bot.relay import DeliveredMarks, OutboxRelay
     from bot.scheduler import DeadlineScheduler
     from bot.voice import VoiceHook
     from bot.webchat import WebChat
     from catalog.loader import load_catalog
     from handlers.cases import CaseService
-    from handlers.conversation import ConversationService
+    from handlers.conversation import REPLY_GRACE, ConversationService
     from handlers.settings import ConversationSettings
     from speech.factory import build_recognizer
     from storage.database import Database
@@ -126,10 +129,15 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
             relay_task.wake()
 
     cases = CaseService(db, catalog, clock=clock, low_confidence=cfg.nlu.low_confidence, on_commit=wake_relay)
+    grace = os.environ.get(REPLY_GRACE_ENV)
     conversations = ConversationService(
         db.uow, catalog, parser, cases, clock,
         ConversationSettings(low_confidence=cfg.nlu.low_confidence, timezone=cfg.service.timezone),
+        reply_grace=timedelta(seconds=float(grace)) if grace else REPLY_GRACE,
     )
+    # Replies are in the outbox from the turn's commit; the channels send them at once and report
+    # them here, which marks their rows sent so the relay leaves them alone.
+    delivered = DeliveredMarks(db, clock=clock)
 
     async def on_inbound(inbound: Inbound) -> list[Outgoing]:
         channel = str(inbound.channel)
@@ -143,15 +151,15 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
         finally:
             metrics.turn_seconds.labels(channel).observe(time.perf_counter() - started)
 
-    senders: dict[str, Any] = {}
+    senders: dict[Any, Any] = {}
 
-    async def route(out: Outgoing) -> None:
+    async def route(out: Outgoing) -> str | None:
         """A reply the conversation addressed to another channel (staff on Telegram, resident on web)."""
         sender = senders.get(out.channel)
         if sender is None:
-            log.warning("no sender for %s; reply to %s dropped", out.channel, out.chat_id)
-            return
-        await sender.send(out.chat_id, out.reply)
+            raise RuntimeError(f"no sender for {out.channel}; the outbox relay retries the reply")
+        result: str | None = await sender.send(out.chat_id, out.reply)
+        return result
 
     webchat = WebChat(
         on_inbound,
@@ -161,6 +169,7 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
         max_body_bytes=cfg.http.max_body_bytes,
         max_voice_s=cfg.voice.max_seconds,
         router=route,
+        on_delivered=delivered.add,
     )
     webchat.install(web_app)
     senders[Channel.WEB] = webchat.sender
@@ -169,7 +178,8 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
     if cfg.telegram.token:
         from bot.telegram import TelegramChannel
 
-        telegram = TelegramChannel(cfg.telegram, on_inbound, transcribe=voice, other_senders=senders)
+        telegram = TelegramChannel(cfg.telegram, on_inbound, transcribe=voice, other_senders=senders,
+                                   on_delivered=delivered.add)
         if cfg.telegram.mode == "webhook":
             telegram.mount(web_app)
         senders[Channel.TELEGRAM] = telegram.sender
@@ -218,10 +228,13 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
     service.on_start("scheduler catch-up", catch_up)
     service.on_start("scheduler", scheduler_task.start, scheduler_task.stop)
     service.on_start("relay", relay_task.start, relay_task.stop)
+    # Started before the channels and so stopped after them: the marks of their last sends are kept.
+    service.on_start("delivered marks", delivered.start, delivered.stop)
     if telegram is not None:
         service.on_start("telegram", telegram.start, telegram.stop)
     service.parts.update(db=db, catalog=catalog, parser=parser, cases=cases, conversations=conversations,
-                         webchat=webchat, telegram=telegram, relay=relay, scheduler=scheduler, metrics=metrics)
+                         webchat=webchat, telegram=telegram, relay=relay, scheduler=scheduler, metrics=metrics,
+                         delivered=delivered)
     return service
 
 

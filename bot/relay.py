@@ -11,12 +11,20 @@ and another tick sends it again. Telegram has no idempotency key, so that window
 message; the window is kept to one row (send, then mark that row at once) and the message id
 Telegram returns is recorded. ``bot.senders.Sender.send`` takes no key, so the web chat cannot
 drop a repeat either; a sender that accepts ``idempotency_key`` would close the window there.
+
+A claimed batch is sent concurrently across chats and in order within a chat (rows grouped by
+channel and chat, each group sent one row after another). Rows of kind ``reply`` are a
+conversation's own answers (written with the turn, due after a grace period): the channels send
+those directly and report them through :class:`DeliveredMarks`, so the relay only sends the ones a
+crash or a failed direct send left behind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,9 +83,15 @@ class OutboxRelay:
     async def tick(self) -> bool:
         """Send one batch; True when the batch was full (more may be due)."""
         batch = await self.claim()
-        for message in batch:
-            await self.deliver(message)
+        by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+        for message in batch:  # claim_batch returns rows by id: the order they were written
+            by_chat[(message.channel, message.chat_id)].append(message)
+        await asyncio.gather(*(self._in_order(rows) for rows in by_chat.values()))
         return len(batch) == self.batch_size
+
+    async def _in_order(self, rows: list[OutboxMessage]) -> None:
+        for message in rows:
+            await self.deliver(message)
 
     async def deliver(self, message: OutboxMessage) -> None:
         """Send one claimed row and record the result."""
@@ -134,3 +148,66 @@ class OutboxRelay:
 
     def task(self) -> PeriodicTask:
         return PeriodicTask("outbox-relay", self.tick, self.interval_s)
+
+
+class DeliveredMarks:
+    """Marks the outbox rows of replies a channel sent directly, a few at a time.
+
+    ``add`` is the channels' ``on_delivered`` callback; it only queues. A background task commits
+    the queued marks every ``interval_s`` in one transaction, so a busy bot does not pay one write
+    transaction per turn. A crash before the flush leaves those rows pending: the relay sends
+    them again after the grace period (a repeat, never a loss).
+    """
+
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] | None = None,
+                 interval_s: float = 0.1) -> None:
+        self.db = db
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.interval_s = interval_s
+        self.marked = 0
+        self._queued: dict[str, str | None] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def add(self, sent: Mapping[str, str | None]) -> None:
+        """Queue ``{idempotency key: channel message id}`` of replies just sent."""
+        if sent:
+            self._queued.update(sent)
+            self._wake.set()
+
+    async def flush(self) -> None:
+        """Commit what is queued now."""
+        batch, self._queued = self._queued, {}
+        if not batch:
+            return
+        try:
+            now = self.clock()
+            async with self.db.uow() as uow:
+                await uow.outbox.mark_sent_by_key(batch, now)
+                await uow.commit(now)
+            self.marked += len(batch)
+        except Exception:
+            # Not lost: the rows stay pending and the relay sends them after the grace period.
+            log.exception("could not mark %d direct replies sent", len(batch))
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="delivered-marks")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then end (not cancelled mid-commit: that would drop its batch)."""
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+            if not self._stopping:
+                await asyncio.sleep(self.interval_s)  # lets marks from other chats gather into one commit

@@ -9,8 +9,10 @@ grid_work, staff and center.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import uuid
+from datetime import datetime, timedelta
 
 from catalog.model import Catalog
 from dispatch.errors import DomainError
@@ -22,17 +24,23 @@ from handlers.deps import Deps, UowFactory
 from handlers.guards import input_problem
 from handlers.keyboards import menu
 from handlers.messages import Inbound, Outgoing, Reply
+from handlers.notices import REPLY_KIND, reply_payload
 from handlers.refusals import explain
 from handlers.settings import Clock, ConversationSettings, system_clock
 from handlers.state import ConversationState, Step
 from handlers.texts import APOLOGY, CANCELLED_DIALOGUE, HELP, INPUT_PROBLEMS
 from handlers.turn import Turn
 from nlu.parse import Parser
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 TURN_KEY_PREFIX = "turn:"
 """Inbound-dedup namespace of whole turns (CaseService uses "submit:" for submissions)."""
+REPLY_KEY_PREFIX = "reply:"
+"""Outbox idempotency keys of a turn's replies: ``reply:<update_key>:<i>``."""
+REPLY_GRACE = timedelta(seconds=15)
+"""How long the relay leaves a turn's replies to the channel's direct send before sending them itself."""
 
 _BUTTON_ROUTES = {
     Action.PICK: "intake", Action.CONFIRM: "intake", Action.RESTART: "intake", Action.SKIP: "intake",
@@ -54,9 +62,12 @@ class ConversationService:
         cases: CaseService,
         clock: Clock = system_clock,
         settings: ConversationSettings | None = None,
+        *,
+        reply_grace: timedelta = REPLY_GRACE,
     ) -> None:
         self.deps = Deps(uow_factory, catalog, parser, cases, settings or ConversationSettings())
         self.clock = clock
+        self.reply_grace = reply_grace
 
     @property
     def settings(self) -> ConversationSettings:
@@ -83,14 +94,14 @@ class ConversationService:
             state = ConversationState.from_json(copy.deepcopy(raw_state))
             turn = Turn(inbound, person, state, now, first_contact=created)
             await self._route(turn)
-            if not await self._save(turn, key, state_key):
-                return []
-            return turn.outgoing()
+            saved = await self._save(turn, key, state_key)
+            return [] if saved is None else saved
         except Exception:
             log.exception("conversation failed for %s chat %s", inbound.channel, inbound.chat_id)
+            apology = self._to(inbound, Reply(APOLOGY.format(hotline=self.settings.hotline), menu()))
             if key is not None:
-                await self._mark_handled(inbound, key)
-            return [self._to(inbound, Reply(APOLOGY.format(hotline=self.settings.hotline), menu()))]
+                return await self._mark_handled(inbound, key, apology)
+            return [apology]
 
     # -- the wrapper --------------------------------------------------------------------------
 
@@ -127,27 +138,58 @@ class ConversationService:
             await uow.commit(self.clock())
         return person, raw, created
 
-    async def _save(self, turn: Turn, key: str | None, state_key: str) -> bool:
+    async def _save(self, turn: Turn, key: str | None, state_key: str) -> list[Outgoing] | None:
+        """Commit the turn and its replies together; None when another worker handled it meanwhile.
+
+        The replies go into the outbox in the same transaction as the dedup record: a crash before
+        the channel sends them leaves rows the relay sends after ``reply_grace``, so a re-delivered
+        update that is dropped as a repeat still gets its answer.
+        """
         channel = str(turn.inbound.channel)
         async with self.deps.uow() as uow:
             if key is not None and not await uow.inbound.record(channel, key, turn.now):
-                return False  # the same update was handled meanwhile by another worker
+                return None  # the same update was handled meanwhile by another worker
             if turn.person_changed:
                 await uow.people.save(turn.person)
             if turn.state.to_json() == ConversationState().to_json():
                 await uow.conversations.delete(channel, state_key)
             else:
                 await uow.conversations.put(channel, state_key, turn.state.to_json(), turn.now)
+            outgoing = await self._queue_replies(uow, turn.inbound, turn.outgoing(), turn.now)
             await uow.commit(turn.now)
-        return True
+        return outgoing
 
-    async def _mark_handled(self, inbound: Inbound, key: str) -> None:
+    async def _queue_replies(
+        self, uow: UnitOfWork, inbound: Inbound, outgoing: list[Outgoing], now: datetime
+    ) -> list[Outgoing]:
+        # Without an update key a turn cannot be re-delivered as the same turn; a random key still
+        # makes its replies durable.
+        base = inbound.update_key or f"once:{uuid.uuid4()}"
+        keyed = []
+        for i, out in enumerate(outgoing):
+            okey = f"{REPLY_KEY_PREFIX}{base}:{i}"
+            await uow.outbox.add(
+                channel=str(out.channel),
+                chat_id=out.chat_id,
+                kind=REPLY_KIND,
+                payload=reply_payload(out.reply),
+                idempotency_key=okey,
+                at=now + self.reply_grace,
+            )
+            keyed.append(dataclasses.replace(out, outbox_key=okey))
+        return keyed
+
+    async def _mark_handled(self, inbound: Inbound, key: str, apology: Outgoing) -> list[Outgoing]:
         try:
+            now = self.clock()
             async with self.deps.uow() as uow:
-                await uow.inbound.record(str(inbound.channel), key, self.clock())
-                await uow.commit(self.clock())
+                await uow.inbound.record(str(inbound.channel), key, now)
+                outgoing = await self._queue_replies(uow, inbound, [apology], now)
+                await uow.commit(now)
+            return outgoing
         except Exception:
             log.exception("could not record a failed update")
+            return [apology]
 
     # -- routing ------------------------------------------------------------------------------
 

@@ -99,3 +99,4 @@ class Outgoing:
     channel: Channel
     chat_id: str
     reply: Reply
+    outbox_key: str | None = None  # the durable copy of this reply (an outbox row) the channel marks sent

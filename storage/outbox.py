@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.case import Case
@@ -186,6 +186,21 @@ class OutboxRepository:
             .values(status=SENT, sent_at=at, external_message_id=external_message_id, claimed_until=None)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def mark_sent_by_key(self, sent: dict[str, str | None], at: datetime) -> None:
+        """Mark the rows with these idempotency keys sent, each with its channel message id.
+
+        For messages a channel sent directly (a conversation's replies): rows already sent or dead
+        are left as they are.
+        """
+        if not sent:
+            return
+        stmt = (
+            update(outbox_t)
+            .where(outbox_t.c.idempotency_key == bindparam("k"), outbox_t.c.status == PENDING)
+            .values(status=SENT, sent_at=at, external_message_id=bindparam("x"), claimed_until=None)
+        )
+        await self._session.execute(stmt, [{"k": k, "x": x} for k, x in sent.items()])
 
     async def mark_failed(
         self,

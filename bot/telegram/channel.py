@@ -3,6 +3,12 @@
 Each update is translated to an Inbound, handed to ``on_inbound`` (the conversation service) and
 the answers are sent through ``TelegramSender``. Updates from one chat are handled one at a time,
 in order. Nothing a user sends can crash the process or show them a stack trace.
+
+An update counts as processed once the conversation has committed it: its replies are in the
+outbox by then (``handlers.conversation``), so the poller confirms it and the webhook answers 200
+without waiting for the sends. The replies go out from per-chat background queues (chats in
+parallel, in order within a chat); each one sent is reported to ``on_delivered`` with its outbox
+key, and whatever a failed send or a crash leaves unreported the outbox relay sends later.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from speech.recognizer import AudioTooLong, RecognizerBusy, RecognizerUnavailabl
 log = logging.getLogger(__name__)
 
 OnInbound = Callable[[Inbound], Awaitable[list[Outgoing]]]
+OnDelivered = Callable[[dict[str, str | None]], None]
+"""Told ``{outbox key: channel message id}`` of the replies sent directly (marks their rows sent)."""
 Transcribe = Callable[[Inbound, bytes], Awaitable[Inbound]]
 """Voice hook: the note's bytes in, the same Inbound with ``text``/``transcript`` filled out."""
 
@@ -52,6 +60,44 @@ TEXT_VOICE_FAILED = "没听清这条语音，请再说一遍，或者打字告�
 TEXT_VOICE_TOO_LONG = "这条语音超过 {limit} 秒了，请分成短一点的几条再发，或者打字告诉我。"
 TEXT_VOICE_BUSY = "现在语音有点多，请过一会儿再发，或者直接打字告诉我。"
 TEXT_APOLOGY = "抱歉，系统刚才出了点问题，请稍后再试。"
+DRAIN_TIMEOUT_S = 10.0  # at stop, how long queued replies may take; the relay sends any left over
+
+
+class ChatSendQueues:
+    """Background sends, one chain per chat: chats in parallel, jobs of one chat in order."""
+
+    def __init__(self) -> None:
+        self._tails: dict[str, asyncio.Task[None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tails)
+
+    def submit(self, chat: str, job: Callable[[], Awaitable[None]]) -> None:
+        prev = self._tails.get(chat)
+        task = asyncio.create_task(self._after(prev, job), name=f"send-{chat}")
+        self._tails[chat] = task
+        task.add_done_callback(lambda t: self._tails.pop(chat) if self._tails.get(chat) is t else None)
+
+    @staticmethod
+    async def _after(prev: asyncio.Task[None] | None, job: Callable[[], Awaitable[None]]) -> None:
+        if prev is not None:
+            await asyncio.wait({prev})  # its outcome is its own; only the order matters here
+        try:
+            await job()
+        except Exception:
+            log.exception("a queued send failed")
+
+    async def drain(self, timeout_s: float) -> int:
+        """Wait for the queued sends; cancel those still waiting after ``timeout_s``. Returns how many."""
+        tasks = set(self._tails.values())
+        if not tasks:
+            return 0
+        _done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        return len(pending)
 
 
 class TelegramChannel:
@@ -60,7 +106,8 @@ class TelegramChannel:
 
     def __init__(self, cfg: TelegramSection, on_inbound: OnInbound, *, transcribe: Transcribe | None = None,
                  other_senders: Mapping[Channel, Sender] | None = None,
-                 commands: Sequence[tuple[str, str]] = COMMANDS, concurrency: int = 8) -> None:
+                 commands: Sequence[tuple[str, str]] = COMMANDS, concurrency: int = 8,
+                 on_delivered: OnDelivered | None = None) -> None:
         if not cfg.token:
             raise ValueError("the Telegram channel needs TELEGRAM_TOKEN")
         if cfg.mode == "webhook" and not cfg.webhook_secret:
@@ -71,6 +118,8 @@ class TelegramChannel:
         self.other_senders = dict(other_senders or {})
         self.commands = tuple(commands)
         self.concurrency = concurrency
+        self.on_delivered = on_delivered
+        self.sends = ChatSendQueues()
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(cfg.token)
@@ -121,6 +170,9 @@ class TelegramChannel:
         if self.poller is not None:
             await self.poller.stop()
             self.poller = None
+        left = await self.sends.drain(DRAIN_TIMEOUT_S)
+        if left:
+            log.warning("%d chats' replies not sent at stop; the outbox relay sends them after restart", left)
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -128,7 +180,7 @@ class TelegramChannel:
     # ---- one update ------------------------------------------------------------------------
 
     async def process(self, update: Update) -> None:
-        """Handle one update to the end (its replies sent), in order with its chat's others."""
+        """Handle one update (committed; its replies queued), in order with its chat's others."""
         key = chat_key(update)
         lock = self._chat_locks.setdefault(key, asyncio.Lock())
         self._chat_waiters[key] = self._chat_waiters.get(key, 0) + 1
@@ -168,31 +220,59 @@ class TelegramChannel:
             log.exception("update %s could not be handled", update.update_id)
             await self._send_quietly(chat_id, Reply(TEXT_APOLOGY))
             return
-        for out in outgoing:
-            await self.deliver(out)
+        self.queue(outgoing)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB error callback: log only; users already got an apology from ``on_update``."""
         log.error("telegram error on %r", update, exc_info=context.error)
 
-    async def deliver(self, out: Outgoing) -> None:
+    def queue(self, outgoing: Sequence[Outgoing]) -> None:
+        """Send a turn's replies in the background, after those queued before for the same chats."""
+        by_chat: dict[tuple[Channel, str], list[Outgoing]] = {}
+        for out in outgoing:
+            by_chat.setdefault((out.channel, out.chat_id), []).append(out)
+        for (channel, chat_id), outs in by_chat.items():
+            self.sends.submit(f"{channel}:{chat_id}", lambda outs=outs: self._deliver_all(outs))  # type: ignore[misc]
+
+    async def _deliver_all(self, outgoing: Sequence[Outgoing]) -> None:
+        sent: dict[str, str | None] = {}
+        try:
+            for out in outgoing:
+                ok, external_id = await self.deliver(out)
+                if not ok:
+                    break  # keep the order: the relay sends this one and the rest after the grace period
+                if out.outbox_key is not None:
+                    sent[out.outbox_key] = external_id
+        finally:
+            if sent and self.on_delivered is not None:
+                self.on_delivered(sent)
+
+    async def deliver(self, out: Outgoing) -> tuple[bool, str | None]:
+        """Send one reply now: (sent?, the channel's message id where it has one)."""
         sender: Sender | None = self.sender if out.channel is Channel.TELEGRAM else \
             self.other_senders.get(out.channel)
         if sender is None:
-            log.warning("no sender for %s; reply to %s dropped", out.channel, out.chat_id)
-            return
+            log.warning("no sender for %s; reply to %s left to the outbox relay", out.channel, out.chat_id)
+            return False, None
         try:
-            await sender.send(out.chat_id, out.reply)
+            return True, await sender.send(out.chat_id, out.reply)
         except DeliveryError as e:
-            log.warning("reply to %s:%s not delivered: %s", out.channel, out.chat_id, e)
+            log.warning("reply to %s:%s not delivered now (the outbox relay retries it): %s",
+                        out.channel, out.chat_id, e)
+            return False, None
 
     async def _send_quietly(self, chat_id: str, reply: Reply) -> None:
+        """A reply the conversation never saw (voice trouble, unsupported update): queued, not durable."""
         if not chat_id:
             return
-        try:
-            await self.sender.send(chat_id, reply)
-        except DeliveryError as e:
-            log.warning("reply to telegram:%s not delivered: %s", chat_id, e)
+
+        async def send() -> None:
+            try:
+                await self.sender.send(chat_id, reply)
+            except DeliveryError as e:
+                log.warning("reply to telegram:%s not delivered: %s", chat_id, e)
+
+        self.sends.submit(f"{Channel.TELEGRAM}:{chat_id}", send)
 
     async def _hear(self, inbound: Inbound) -> Inbound | None:
         """Download the voice note and hand it to the recognizer; None when the user was told why not."""
@@ -240,8 +320,9 @@ class TelegramChannel:
     # ---- webhook ---------------------------------------------------------------------------
 
     async def on_webhook(self, request: web.Request) -> web.Response:
-        """Telegram's POST. Answered only after the update is handled, so an update that a crash
-        interrupted is delivered again (the conversation drops the repeat by update_key)."""
+        """Telegram's POST. Answered only after the update is committed (its replies are in the
+        outbox), so an update that a crash interrupted is delivered again (the conversation drops
+        the repeat by update_key) and a committed one is answered even if its replies are not out yet."""
         secret = request.headers.get(SECRET_HEADER)
         if secret is None:
             return _json({"ok": False, "error": "missing secret token"}, 401)

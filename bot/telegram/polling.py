@@ -5,6 +5,10 @@ it, so a process killed with updates still queued loses them. Here the next ``ge
 which is what confirms — is only sent once every update of the batch has been handled; after a
 crash Telegram delivers the unfinished batch again and the conversation service drops the
 repeats by ``update_key``.
+
+"Handled" means committed, replies included: the conversation writes a turn's replies to the
+outbox in the turn's transaction and the channel sends them from background queues, so the next
+``getUpdates`` does not wait for sends held back by Telegram's per-chat limits.
 """
 
 from __future__ import annotations

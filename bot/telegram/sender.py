@@ -30,10 +30,15 @@ from handlers.messages import Channel, Reply
 log = logging.getLogger(__name__)
 
 _MAX_LIMITERS = 10_000  # chats with a limiter kept in memory; idle ones are dropped first
+PER_CHAT_BURST = 3
+"""Messages a chat may get at once before the per-chat rate applies. Telegram tolerates short
+bursts in one chat; most turns are two messages (text with inline buttons, then the big keyboard),
+and with a bucket of one the second waited a whole second."""
 
 
 class ChatLimiters:
-    """Telegram's flood limits as token buckets: per chat, per group, and overall."""
+    """Telegram's flood limits as token buckets: per chat (a burst of ``PER_CHAT_BURST``, then
+    ``per_chat_per_s`` on average), per group, and overall."""
 
     def __init__(self, cfg: RateLimitSection) -> None:
         self.cfg = cfg
@@ -55,7 +60,8 @@ class ChatLimiters:
     async def slot(self, chat_id: str) -> AsyncIterator[None]:
         # Group chats have a negative id in Telegram.
         is_group = chat_id.startswith("-")
-        limiters = [self._get(self._chats, chat_id, self.cfg.per_chat_per_s, 1.0)]
+        per_s = self.cfg.per_chat_per_s
+        limiters = [self._get(self._chats, chat_id, PER_CHAT_BURST, PER_CHAT_BURST / per_s)]
         if is_group:
             limiters.append(self._get(self._groups, chat_id, self.cfg.per_group_per_min, 60.0))
         limiters.append(self.overall)  # the shared bucket last, so a waiting chat does not hold it

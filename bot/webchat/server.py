@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 OnInbound = Callable[[Inbound], Awaitable[list[Outgoing]]]
 Router = Callable[[Outgoing], Awaitable[Any]]
+OnDelivered = Callable[[dict[str, str | None]], None]
+"""Told ``{outbox key: message id}`` of the replies sent directly (marks their outbox rows sent)."""
 TOKEN_HEADER = "X-Chat-Token"
 _HEADERS = {
     "Cache-Control": "no-cache",
@@ -65,6 +67,7 @@ class WebChat:
         max_body_bytes: int = 1 << 20,
         max_voice_s: float = 120,
         router: Router | None = None,
+        on_delivered: OnDelivered | None = None,
         rate_per_s: float = 1.0,
         burst: int = 8,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -76,6 +79,7 @@ class WebChat:
         self.max_body_bytes = max_body_bytes
         self.max_voice_s = max_voice_s
         self.router = router
+        self.on_delivered = on_delivered
         self.rate_per_s = rate_per_s
         self.burst = burst
         self.clock = clock
@@ -185,7 +189,8 @@ class WebChat:
                 if msg.type is WSMsgType.TEXT:
                     await session.on_text(msg.data)
                 elif msg.type is WSMsgType.BINARY:
-                    await session.error("binary")
+                    if session.bucket.allow():  # the same bucket as text frames: a flood gets no answer each
+                        await session.error("binary")
                 elif msg.type is WSMsgType.ERROR:
                     log.info("web chat %s: socket error %s", chat_id, ws.exception())
         finally:
@@ -193,14 +198,29 @@ class WebChat:
         return ws
 
     async def deliver(self, outgoing: list[Outgoing]) -> None:
-        """Send what the conversation returned: web chats through the mailbox, others to the router."""
-        for out in outgoing:
-            if out.channel is Channel.WEB:
-                await self.sender.send(out.chat_id, out.reply)
-            elif self.router is not None:
-                await self.router(out)
-            else:
-                log.info("no router for a %s reply to chat %s; not sent", out.channel, out.chat_id)
+        """Send what the conversation returned: web chats through the mailbox, others to the router.
+
+        Replies sent are reported to ``on_delivered``; the outbox relay sends any others later.
+        """
+        sent: dict[str, str | None] = {}
+        try:
+            for out in outgoing:
+                if out.channel is Channel.WEB:
+                    external: Any = await self.sender.send(out.chat_id, out.reply)
+                elif self.router is not None:
+                    external = await self.router(out)
+                else:
+                    log.info(
+                        "no router for a %s reply to chat %s; left to the outbox relay",
+                        out.channel,
+                        out.chat_id,
+                    )
+                    break
+                if out.outbox_key is not None:
+                    sent[out.outbox_key] = external if isinstance(external, str) else None
+        finally:
+            if sent and self.on_delivered is not None:
+                self.on_delivered(sent)
 
 
 class _Session:

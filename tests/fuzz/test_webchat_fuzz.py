@@ -134,8 +134,6 @@ def test_a_flood_of_junk_text_is_not_answered_frame_by_frame(live) -> None:  # t
     assert live.bot.proc.poll() is None
 
 
-@pytest.mark.xfail(strict=True, reason="bot/webchat/server.py answers every binary frame (no rate bucket on that "
-                   "path), so a binary flood is echoed frame by frame; reported in issue 7")
 def test_a_flood_of_binary_frames_is_not_answered_frame_by_frame(live) -> None:  # type: ignore[no-untyped-def]
     got = live.run(_flood(live.url, b"\x00\xff"))
     assert live.bot.proc.poll() is None

@@ -108,7 +108,8 @@ def test_hostile_updates_get_a_reply_and_create_no_case(live) -> None:  # type: 
         status, answer = live.run(_post(hook, json.dumps(update).encode(),
                                         {HEADER: WEBHOOK_SECRET, "Content-Type": "application/json"}))
         assert status == 200, (status, answer)
-        # The webhook answers after the update is handled, so its reply has been sent by now.
+        # The webhook answers once the turn is committed; its reply follows from the chat's send queue.
+        live.run(live.fake.wait_sent(chat, sent_before + 1, 10))
         replies = live.fake.by_chat.get(chat, [])[sent_before:]
         assert replies, f"no reply to {kind} {(text if kind == 'text' else data)[:60]!r}"
         assert all(r.text.strip() for r in replies)
