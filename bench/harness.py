@@ -129,8 +129,12 @@ async def seed_staff(db_url: str, fake: ControlledBotApi) -> Staff:
             for i, code in enumerate(sorted(catalog.departments)):
                 chat = STAFF_CHAT_BASE + i
                 role = Role.DISPATCHER if code == DISPATCH_CENTER else Role.DEPT_STAFF
-                person = Person(str(uuid.uuid4()), f"{code}值班", at,
-                                identities=[ChannelIdentity("telegram", str(chat), str(chat))])
+                person = Person(
+                    str(uuid.uuid4()),
+                    f"{code}值班",
+                    at,
+                    identities=[ChannelIdentity("telegram", str(chat), str(chat))],
+                )
                 person.grant(role, department=code, lead=True)
                 await uow.people.save(person)
                 departments[code] = chat
@@ -155,8 +159,13 @@ async def seed_grid_workers(db_url: str, fake: ControlledBotApi, chats: Sequence
         async with db.uow() as uow:
             for i, chat in enumerate(chats):
                 grid = grids[i % len(grids)]
-                person = Person(str(uuid.uuid4()), f"网格员{i}", at, phone=f"1390000{i:04d}",
-                                identities=[ChannelIdentity("telegram", str(chat), str(chat))])
+                person = Person(
+                    str(uuid.uuid4()),
+                    f"网格员{i}",
+                    at,
+                    phone=f"1390000{i:04d}",
+                    identities=[ChannelIdentity("telegram", str(chat), str(chat))],
+                )
                 person.grant(Role.GRID_WORKER, grids=(grid,))
                 await uow.people.save(person)
                 out[chat] = grid
@@ -167,8 +176,17 @@ async def seed_grid_workers(db_url: str, fake: ControlledBotApi, chats: Sequence
     return out
 
 
-TABLES = ("cases", "case_events", "outbox", "timers", "people", "inbound_updates", "conversations",
-          "case_counters", "channel_identities")
+TABLES = (
+    "cases",
+    "case_events",
+    "outbox",
+    "timers",
+    "people",
+    "inbound_updates",
+    "conversations",
+    "case_counters",
+    "channel_identities",
+)
 
 
 async def snapshot(db_url: str, tables: Sequence[str] = TABLES) -> dict[str, Any]:
@@ -212,19 +230,31 @@ async def query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
 # ---- processes -----------------------------------------------------------------------------------
 
 
-def write_config(workdir: Path, *, relay_interval_s: float = 0.5, scheduler_interval_s: float = 30,
-                 overall_per_s: float = 30, per_chat_per_s: float = 1, lease_s: float = 60) -> Path:
+def write_config(
+    workdir: Path,
+    *,
+    relay_interval_s: float = 0.5,
+    scheduler_interval_s: float = 30,
+    overall_per_s: float = 30,
+    per_chat_per_s: float = 1,
+    lease_s: float = 60,
+    reply_grace_s: float = 15,
+) -> Path:
     """config.yml for a run: voice off (no model to load), data under ``workdir``, Telegram's
     rate limits as given (the defaults are Telegram's own)."""
     cfg = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     cfg["service"]["data_dir"] = str(workdir)
     cfg["voice"]["backend"] = "none"
     cfg["relay"]["interval_s"] = relay_interval_s
+    cfg["relay"]["reply_grace_s"] = reply_grace_s
     cfg["relay"]["lease_s"] = lease_s  # how long a row claimed by a killed process stays claimed
     cfg["scheduler"]["interval_s"] = scheduler_interval_s
     cfg["telegram"]["poll_timeout_s"] = 10
-    cfg["telegram"]["rate_limit"] = {"per_chat_per_s": per_chat_per_s, "overall_per_s": overall_per_s,
-                                     "per_group_per_min": 20}
+    cfg["telegram"]["rate_limit"] = {
+        "per_chat_per_s": per_chat_per_s,
+        "overall_per_s": overall_per_s,
+        "per_group_per_min": 20,
+    }
     path = workdir / f"config-{uuid.uuid4().hex[:6]}.yml"
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     return path
@@ -265,8 +295,12 @@ class BotProcess:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
         env.update(
-            TELEGRAM_TOKEN=self.fake.token, TELEGRAM_BASE_URL=self.fake.base_url, TELEGRAM_MODE=self.mode,
-            DATABASE_URL=self.db_url, HTTP_PORT=str(self.port), CONFIG_FILE=str(self.config),
+            TELEGRAM_TOKEN=self.fake.token,
+            TELEGRAM_BASE_URL=self.fake.base_url,
+            TELEGRAM_MODE=self.mode,
+            DATABASE_URL=self.db_url,
+            HTTP_PORT=str(self.port),
+            CONFIG_FILE=str(self.config),
             PYTHONUNBUFFERED="1",
         )
         if self.mode == "webhook":
@@ -284,8 +318,10 @@ class BotProcess:
             self.config = self.config.with_name(f"{self.config.stem}-{self.port}.yml")
             self.config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115, ASYNC230
-        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env(), stdout=out,  # noqa: ASYNC220
-                                     stderr=subprocess.STDOUT)
+        # A plain Popen (not asyncio's): the process must outlive this loop's child watcher for kill -9.
+        self.proc = subprocess.Popen(  # noqa: ASYNC220
+            self.command(), cwd=ROOT, env=self.env(), stdout=out, stderr=subprocess.STDOUT
+        )
         await self._wait_ready(timeout_s)
 
     async def _wait_ready(self, timeout_s: float) -> None:
@@ -294,7 +330,9 @@ class BotProcess:
             while time.monotonic() < deadline:
                 assert self.proc is not None
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.command()} exited with {self.proc.returncode}; see {self.log_path}")
+                    raise RuntimeError(
+                        f"{self.command()} exited with {self.proc.returncode}; see {self.log_path}"
+                    )
                 with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
                     async with http.get(f"{self.base_url}/health", timeout=aiohttp.ClientTimeout(2)) as r:
                         body = await r.json()
@@ -371,8 +409,10 @@ class Texts:
         """Requests (items labelled with a catalog code) from the held-out set and the examples."""
         resident: list[str] = []
         grid: list[str] = []
-        files = [*sorted((ROOT / "tests" / "nlu" / "heldout").glob("*.yml")),
-                 ROOT.parent / "shared" / "catalog" / "examples.yml"]
+        files = [
+            *sorted((ROOT / "tests" / "nlu" / "heldout").glob("*.yml")),
+            ROOT.parent / "shared" / "catalog" / "examples.yml",
+        ]
         for path in files:
             if not path.exists():
                 continue
@@ -384,8 +424,14 @@ class Texts:
         return cls(resident, grid or resident)
 
 
-ADDRESSES = ["东坡路社区 3幢2单元301", "清波街道 劳动路12号", "湖滨街道 平海路5号2楼", "望江街道 近江家园7幢",
-             "小营街道 马市街88号", "紫阳街道 十五奎巷3号"]
+ADDRESSES = [
+    "东坡路社区 3幢2单元301",
+    "清波街道 劳动路12号",
+    "湖滨街道 平海路5号2楼",
+    "望江街道 近江家园7幢",
+    "小营街道 马市街88号",
+    "紫阳街道 十五奎巷3号",
+]
 
 
 @dataclass
@@ -430,8 +476,14 @@ class Person:
         before = len(self.fake.by_chat[self.chat_id])
         self._turn_start = before
         if button is not None:
-            last_with_data = next((m for m in reversed(self.fake.by_chat[self.chat_id])
-                                   if any(d == button for _, d in m.buttons)), None)
+            last_with_data = next(
+                (
+                    m
+                    for m in reversed(self.fake.by_chat[self.chat_id])
+                    if any(d == button for _, d in m.buttons)
+                ),
+                None,
+            )
             if last_with_data is None:
                 raise RuntimeError(f"no button {button!r} in chat {self.chat_id}")
             mid = self._message_id(last_with_data)
@@ -520,8 +572,11 @@ class Person:
                 self.case_number = _case_number(recent)
                 return self.case_number
             await self.think()
-            data = (self._button_data("对，就办这个") or self._button_data("登记的电话")
-                    or self._button_data("跳过"))
+            data = (
+                self._button_data("对，就办这个")
+                or self._button_data("登记的电话")
+                or self._button_data("跳过")
+            )
             if data is None and ("都不是" in recent or "是想" in recent or "是哪" in recent):
                 data = self._first_data()
             if data is not None:
@@ -578,11 +633,15 @@ class Latencies:
             self.handed.append(1000 * (turn.reply_at - handed_at))
 
     def summary(self) -> dict[str, float]:
-        return {"n": len(self.handed), "p50_ms": percentile(self.handed, 50),
-                "p99_ms": percentile(self.handed, 99), "max_ms": max(self.handed, default=float("nan")),
-                "mean_ms": statistics.fmean(self.handed) if self.handed else float("nan"),
-                "p50_from_injection_ms": percentile(self.queued, 50),
-                "p99_from_injection_ms": percentile(self.queued, 99)}
+        return {
+            "n": len(self.handed),
+            "p50_ms": percentile(self.handed, 50),
+            "p99_ms": percentile(self.handed, 99),
+            "max_ms": max(self.handed, default=float("nan")),
+            "mean_ms": statistics.fmean(self.handed) if self.handed else float("nan"),
+            "p50_from_injection_ms": percentile(self.queued, 50),
+            "p99_from_injection_ms": percentile(self.queued, 99),
+        }
 
 
 def workdir(prefix: str) -> Path:

@@ -72,19 +72,31 @@ def _speed(parse: Callable[[str], Parse], texts: list[str]) -> dict[str, float]:
 
 
 def _row(name: str, reports: dict[str, Report], speed: dict[str, float], rss: float) -> list[str]:
-    out = [f"### {name}", "", "| set | n | catalog top-1 | catalog top-3 | all top-1 | none P | none R |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        f"### {name}",
+        "",
+        "| set | n | catalog top-1 | catalog top-3 | all top-1 | none P | none R |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for set_name, r in reports.items():
-        out.append(f"| {set_name} | {r.n} | {r.catalog_top1:.3f} | {r.catalog_top3:.3f} | {r.top1:.3f} | "
-                   f"{r.none_precision:.3f} | {r.none_recall:.3f} |")
-    out += ["", f"- parses per CPU-second (one message at a time, one core): **{speed['per_cpu_s']:.0f}**; "
-            f"wall clock: {speed['per_s']:.0f}/s (includes other processes sharing the core)",
-            f"- latency p50 {speed['p50_ms']:.2f} ms, p99 {speed['p99_ms']:.2f} ms",
-            f"- resident memory after loading and parsing: {rss:.0f} MB", ""]
+        out.append(
+            f"| {set_name} | {r.n} | {r.catalog_top1:.3f} | {r.catalog_top3:.3f} | {r.top1:.3f} | "
+            f"{r.none_precision:.3f} | {r.none_recall:.3f} |"
+        )
+    out += [
+        "",
+        f"- parses per CPU-second (one message at a time, one core): **{speed['per_cpu_s']:.0f}**; "
+        f"wall clock: {speed['per_s']:.0f}/s (includes other processes sharing the core)",
+        f"- latency p50 {speed['p50_ms']:.2f} ms, p99 {speed['p99_ms']:.2f} ms",
+        f"- resident memory after loading and parsing: {rss:.0f} MB",
+        "",
+    ]
     return out
 
 
-def _embedded(sets: dict[str, list[Example]], split: list[Example]) -> tuple[Callable[[str], Parse], dict[str, Report]]:
+def _embedded(
+    sets: dict[str, list[Example]], split: list[Example]
+) -> tuple[Callable[[str], Parse], dict[str, Report]]:
     from nlu.embedded import EmbeddedParser
     from nlu.embedded.model import TrainConfig, fit, fit_temperature, fit_threshold
     from nlu.embedded.parser import default_parser
@@ -107,7 +119,9 @@ def _embedded(sets: dict[str, list[Example]], split: list[Example]) -> tuple[Cal
     return parser.parse_sync, reports
 
 
-def _rasa(sets: dict[str, list[Example]], split: list[Example]) -> tuple[Callable[[str], Parse], dict[str, Report]]:
+def _rasa(
+    sets: dict[str, list[Example]], split: list[Example]
+) -> tuple[Callable[[str], Parse], dict[str, Report]]:
     from nlu.__main__ import rasa_parser
 
     parser = rasa_parser()
@@ -127,8 +141,13 @@ def main() -> int:
     sets = test_sets()
     _, split = split_holdout(read_dir(DATA_DIR))
     speed_texts = [e.text for e in (sets.get("heldout") or split)][:500]
-    lines = [BEGIN, "", f"Command: `python -m bench.nlu_bench` ({time.strftime('%Y-%m-%d %H:%M')}, "
-             f"{os.cpu_count()} CPUs, pinned to one core).", ""]
+    lines = [
+        BEGIN,
+        "",
+        f"Command: `python -m bench.nlu_bench` ({time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{os.cpu_count()} CPUs, pinned to one core).",
+        "",
+    ]
     for name, run in (("embedded", _embedded), ("rasa", _rasa)):
         try:
             parse, reports = run(sets, split)

@@ -17,7 +17,9 @@ def main(argv: list[str]) -> int:
 
         return report_main(argv[1:])
     if argv and argv[0] not in ("serve",):
-        print(f"unknown command: {argv[0]}\nusage: python -m bot [serve | report | {' | '.join(sorted(ADMIN_COMMANDS))}]")
+        print(
+            f"unknown command: {argv[0]}\nusage: python -m bot [serve | report | {' | '.join(sorted(ADMIN_COMMANDS))}]"
+        )
         return 2
     from bot.app import run_service
 

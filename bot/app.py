@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,6 @@ from handlers.messages import Channel, Inbound, Outgoing
 
 log = logging.getLogger("bot")
 Clock = Callable[[], datetime]
-REPLY_GRACE_ENV = "BOT_REPLY_GRACE_S"
 """Seconds the relay leaves a turn's replies to the direct send (default 15; the fault tests shorten it)."""
 
 
@@ -99,7 +97,7 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
     from bot.webchat import WebChat
     from catalog.loader import load_catalog
     from handlers.cases import CaseService
-    from handlers.conversation import REPLY_GRACE, ConversationService
+    from handlers.conversation import ConversationService
     from handlers.settings import ConversationSettings
     from speech.factory import build_recognizer
     from storage.database import Database
@@ -129,11 +127,14 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
             relay_task.wake()
 
     cases = CaseService(db, catalog, clock=clock, low_confidence=cfg.nlu.low_confidence, on_commit=wake_relay)
-    grace = os.environ.get(REPLY_GRACE_ENV)
     conversations = ConversationService(
-        db.uow, catalog, parser, cases, clock,
+        db.uow,
+        catalog,
+        parser,
+        cases,
+        clock,
         ConversationSettings(low_confidence=cfg.nlu.low_confidence, timezone=cfg.service.timezone),
-        reply_grace=timedelta(seconds=float(grace)) if grace else REPLY_GRACE,
+        reply_grace=timedelta(seconds=cfg.relay.reply_grace_s),
     )
     # Replies are in the outbox from the turn's commit; the channels send them at once and report
     # them here, which marks their rows sent so the relay leaves them alone.
@@ -178,15 +179,21 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
     if cfg.telegram.token:
         from bot.telegram import TelegramChannel
 
-        telegram = TelegramChannel(cfg.telegram, on_inbound, transcribe=voice, other_senders=senders,
-                                   on_delivered=delivered.add)
+        telegram = TelegramChannel(
+            cfg.telegram, on_inbound, transcribe=voice, other_senders=senders, on_delivered=delivered.add
+        )
         if cfg.telegram.mode == "webhook":
             telegram.mount(web_app)
         senders[Channel.TELEGRAM] = telegram.sender
 
     relay = OutboxRelay(
-        db, senders, clock=clock, batch_size=cfg.relay.batch_size, max_attempts=cfg.relay.max_attempts,
-        lease_s=cfg.relay.lease_s, interval_s=cfg.relay.interval_s,
+        db,
+        senders,
+        clock=clock,
+        batch_size=cfg.relay.batch_size,
+        max_attempts=cfg.relay.max_attempts,
+        lease_s=cfg.relay.lease_s,
+        interval_s=cfg.relay.interval_s,
     )
     relay_task = PeriodicTask("outbox-relay", relay.tick, cfg.relay.interval_s)
     scheduler = DeadlineScheduler(db, cases, clock=clock, interval_s=cfg.scheduler.interval_s)
@@ -206,8 +213,13 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
         metrics.outbox_sent.set(relay.sent)
         metrics.outbox_failed.set(relay.failed)
         metrics.timers_fired.set(scheduler.fired)
-        return {"relay_sent": relay.sent, "relay_failed": relay.failed, "timers_fired": scheduler.fired,
-                "telegram": cfg.telegram.mode if telegram else "off", "nlu": cfg.nlu.backend}
+        return {
+            "relay_sent": relay.sent,
+            "relay_failed": relay.failed,
+            "timers_fired": scheduler.fired,
+            "telegram": cfg.telegram.mode if telegram else "off",
+            "nlu": cfg.nlu.backend,
+        }
 
     web_app[HEALTH_CHECKS].update(database=db_check, catalog=catalog_check, loops=loops_check)
 
@@ -232,9 +244,19 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
     service.on_start("delivered marks", delivered.start, delivered.stop)
     if telegram is not None:
         service.on_start("telegram", telegram.start, telegram.stop)
-    service.parts.update(db=db, catalog=catalog, parser=parser, cases=cases, conversations=conversations,
-                         webchat=webchat, telegram=telegram, relay=relay, scheduler=scheduler, metrics=metrics,
-                         delivered=delivered)
+    service.parts.update(
+        db=db,
+        catalog=catalog,
+        parser=parser,
+        cases=cases,
+        conversations=conversations,
+        webchat=webchat,
+        telegram=telegram,
+        relay=relay,
+        scheduler=scheduler,
+        metrics=metrics,
+        delivered=delivered,
+    )
     return service
 
 
@@ -246,8 +268,12 @@ async def serve(cfg: AppConfig, stop_event: asyncio.Event | None = None) -> None
     service = await build_service(cfg)
     try:
         await service.start()
-        log.info("ready: web chat at http://%s:%d/ ; telegram %s", cfg.http.host, service.http.port,
-                 cfg.telegram.mode if cfg.telegram.token else "off (no TELEGRAM_TOKEN)")
+        log.info(
+            "ready: web chat at http://%s:%d/ ; telegram %s",
+            cfg.http.host,
+            service.http.port,
+            cfg.telegram.mode if cfg.telegram.token else "off (no TELEGRAM_TOKEN)",
+        )
         await stop_event.wait()
         log.info("stopping")
     finally:

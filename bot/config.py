@@ -91,6 +91,7 @@ class RelaySection(_Section):
     batch_size: int = Field(50, gt=0)
     max_attempts: int = Field(12, gt=0)
     lease_s: float = Field(60, gt=0)
+    reply_grace_s: float = Field(15, gt=0)  # a reply the channel has not confirmed is the relay's after this
 
 
 class SchedulerSection(_Section):

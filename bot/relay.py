@@ -159,8 +159,9 @@ class DeliveredMarks:
     them again after the grace period (a repeat, never a loss).
     """
 
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] | None = None,
-                 interval_s: float = 0.1) -> None:
+    def __init__(
+        self, db: Database, *, clock: Callable[[], datetime] | None = None, interval_s: float = 0.1
+    ) -> None:
         self.db = db
         self.clock = clock or (lambda: datetime.now(UTC))
         self.interval_s = interval_s

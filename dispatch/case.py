@@ -356,7 +356,15 @@ class Case:
             raise DomainError("an empty comment")
         if self.survey_result is None:
             raise DomainError(f"case {self.number} has no survey answer to comment on")
-        self._record(EventKind.COMMENTED, actor, at, text, self.status, self.status, {"result": str(self.survey_result)})
+        self._record(
+            EventKind.COMMENTED,
+            actor,
+            at,
+            text,
+            self.status,
+            self.status,
+            {"result": str(self.survey_result)},
+        )
         target = self.department or DISPATCH_CENTER
         recipient = Recipient.dispatch_center() if target == DISPATCH_CENTER else Recipient.department(target)
         self._notify("survey_comment", recipient, {"result": str(self.survey_result), "comment": text})

@@ -63,7 +63,11 @@ def department_name(catalog: Catalog, code: str | None) -> str:
     return dept.name if dept else code
 
 
-_SHORT_NAMES = {"公安局分局": "公安分局", "公安局交通警察支队大队": "交警大队", "生态环境局分局": "生态环境分局"}
+_SHORT_NAMES = {
+    "公安局分局": "公安分局",
+    "公安局交通警察支队大队": "交警大队",
+    "生态环境局分局": "生态环境分局",
+}
 
 
 def _short_name(catalog: Catalog, code: str) -> str:
@@ -135,7 +139,9 @@ def reply_payload(reply: Reply) -> dict[str, Any]:
 def reply_from_payload(p: dict[str, Any]) -> Reply:
     return Reply(
         str(p["text"]),
-        tuple(tuple(Button(label, data, ButtonKind(kind)) for label, data, kind in row) for row in p["buttons"]),
+        tuple(
+            tuple(Button(label, data, ButtonKind(kind)) for label, data, kind in row) for row in p["buttons"]
+        ),
         p.get("photo_ref"),
         bool(p.get("remove_keyboard")),
     )

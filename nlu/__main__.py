@@ -26,7 +26,9 @@ def rasa_parser() -> Parser:
     try:
         from nlu.rasa_client import RasaParser
     except ImportError as exc:
-        raise SystemExit(f"the rasa backend is not available: nlu.rasa_client cannot be imported ({exc})") from exc
+        raise SystemExit(
+            f"the rasa backend is not available: nlu.rasa_client cannot be imported ({exc})"
+        ) from exc
     return RasaParser(fallback=_Unreachable())
 
 
@@ -51,8 +53,17 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     build_userdict()
     model = train(out=path)
-    print(json.dumps({"model": str(path), **model.metrics, "temperature": round(model.temperature, 4),
-                      "threshold": round(model.threshold, 2)}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "model": str(path),
+                **model.metrics,
+                "temperature": round(model.temperature, 4),
+                "threshold": round(model.threshold, 2),
+            },
+            ensure_ascii=False,
+        )
+    )
     return 0
 
 
@@ -69,8 +80,17 @@ def _predict(args: argparse.Namespace) -> int:
             "label": p.label,
             "confidence": p.confidence,
             "ranking": [{"label": r.label, "confidence": r.confidence} for r in p.ranking],
-            "entities": [{"entity": e.entity, "text": e.text, "start": e.start, "end": e.end,
-                          "value": e.value, **({"extra": e.extra} if e.extra else {})} for e in p.entities],
+            "entities": [
+                {
+                    "entity": e.entity,
+                    "text": e.text,
+                    "start": e.start,
+                    "end": e.end,
+                    "value": e.value,
+                    **({"extra": e.extra} if e.extra else {}),
+                }
+                for e in p.entities
+            ],
         }
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0

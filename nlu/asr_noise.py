@@ -32,8 +32,31 @@ from pypinyin.pinyin_dict import pinyin_dict
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _PUNCT = re.compile(r"[\s,.!?;:，。！？、；：…~～]+")
-_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r",
-             "z", "c", "s", "y", "w")
+_INITIALS = (
+    "zh",
+    "ch",
+    "sh",
+    "b",
+    "p",
+    "m",
+    "f",
+    "d",
+    "t",
+    "n",
+    "l",
+    "g",
+    "k",
+    "h",
+    "j",
+    "q",
+    "x",
+    "r",
+    "z",
+    "c",
+    "s",
+    "y",
+    "w",
+)
 POOL_CHARS = 5000  # the most frequent characters of jieba's dictionary: what a recognizer writes
 MIN_WORD_FREQ = 30
 
@@ -213,7 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         items = doc.get("items", []) if isinstance(doc, dict) else doc
         noised = [{**item, "text": noise(str(item["text"]))} for item in items if item.get("text")]
         dest = args.out_dir / f"{path.parent.name}_{path.name}"
-        dest.write_text(yaml.safe_dump({"items": noised}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        dest.write_text(
+            yaml.safe_dump({"items": noised}, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         print(f"{dest}: {len(noised)} items", file=sys.stderr)
     return 0
 

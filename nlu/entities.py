@@ -81,7 +81,9 @@ class _Gazetteer:
         """A near miss or a homophone of a community name written before 社区/小区."""
         for start in range(len(stem) - 1):
             cand = stem[start:]
-            hit = process.extractOne("".join(lazy_pinyin(cand)), self.pinyin.keys(), scorer=fuzz.ratio, score_cutoff=88)
+            hit = process.extractOne(
+                "".join(lazy_pinyin(cand)), self.pinyin.keys(), scorer=fuzz.ratio, score_cutoff=88
+            )
             if hit is not None:
                 return self.short[self.pinyin[hit[0]]]
             chars = process.extractOne(cand, self.short.keys(), scorer=fuzz.ratio, score_cutoff=80)
@@ -155,7 +157,11 @@ def _addresses(text: str, taken: list[tuple[int, int]]) -> list[Entity]:
         road = m.group(1).lstrip(_ROAD_LEAD)
         start = m.end(1) - len(road)
         if len(road) >= 2 and _free(taken, start, m.end()):
-            out.append(Entity("address", text[start : m.end()], start, m.end(), text[start : m.end()], {"road": road}))
+            out.append(
+                Entity(
+                    "address", text[start : m.end()], start, m.end(), text[start : m.end()], {"road": road}
+                )
+            )
             taken.append((start, m.end()))
     for m in _BUILDING.finditer(text):
         if _free(taken, m.start(), m.end()):

@@ -62,8 +62,10 @@ def score_entities(examples: Sequence[Example]) -> dict[str, tuple[int, int, int
 def entity_report(files: Sequence[Path]) -> list[str]:
     examples = [ex for f in files for ex in read_rasa_nlu(f)]
     annotated = sum(1 for ex in examples if ex.spans)
-    lines = [f"annotated examples: {annotated} of {len(examples)}",
-             f"{'entity':<8} {'gold':>5} {'found':>6} {'precision':>9} {'recall':>7}"]
+    lines = [
+        f"annotated examples: {annotated} of {len(examples)}",
+        f"{'entity':<8} {'gold':>5} {'found':>6} {'precision':>9} {'recall':>7}",
+    ]
     for kind, (tp, pred, gold, hit) in score_entities(examples).items():
         precision = tp / pred if pred else 0.0
         recall = hit / gold if gold else 0.0

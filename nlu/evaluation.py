@@ -9,8 +9,16 @@ from dataclasses import dataclass, field
 from nlu.parse import NONE_INTENT, Parse, ParseKind, kind_of
 from nlu.training_data import Example
 
-SERVICE_CATEGORIES = {"YL": "居家养老", "JY": "居家教育", "YI": "居家医疗", "SY": "居家三优",
-                      "JU": "居家就业", "WH": "居家文化", "AY": "居家安养", "BS": "居家办事"}
+SERVICE_CATEGORIES = {
+    "YL": "居家养老",
+    "JY": "居家教育",
+    "YI": "居家医疗",
+    "SY": "居家三优",
+    "JU": "居家就业",
+    "WH": "居家文化",
+    "AY": "居家安养",
+    "BS": "居家办事",
+}
 
 
 def category_of(label: str) -> str:
@@ -68,12 +76,16 @@ def evaluate(parse: Callable[[str], Parse], examples: Sequence[Example]) -> Repo
     rep.catalog_n = len(catalog)
     if catalog:
         rep.catalog_top1 = sum(p.label == ex.label for ex, p in catalog) / len(catalog)
-        rep.catalog_top3 = sum(ex.label in [r.label for r in p.ranking[:3]] for ex, p in catalog) / len(catalog)
+        rep.catalog_top3 = sum(ex.label in [r.label for r in p.ranking[:3]] for ex, p in catalog) / len(
+            catalog
+        )
     gold_none = [p for ex, p in results if ex.label == NONE_INTENT]
     pred_none = [ex for ex, p in results if p.kind is ParseKind.NONE]
     rep.none_n = len(gold_none)
     rep.none_recall = sum(p.kind is ParseKind.NONE for p in gold_none) / len(gold_none) if gold_none else 0.0
-    rep.none_precision = sum(ex.label == NONE_INTENT for ex in pred_none) / len(pred_none) if pred_none else 0.0
+    rep.none_precision = (
+        sum(ex.label == NONE_INTENT for ex in pred_none) / len(pred_none) if pred_none else 0.0
+    )
     buckets: dict[str, list[bool]] = defaultdict(list)
     confusions: Counter[tuple[str, str]] = Counter()
     for ex, p in results:

@@ -14,21 +14,40 @@ from functools import lru_cache
 import cn2an
 from opencc import OpenCC
 
-_DIGIT = {"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-          "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_DIGIT = {
+    "零": "0",
+    "〇": "0",
+    "幺": "1",
+    "一": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "八": "8",
+    "九": "9",
+}
 _NUM = "零〇一二两三四五六七八九十百"
 _DAYPART = "凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|今晚|明晚|今早|明早"
 
 # Runs of three or more single digits are read digit by digit (phone numbers, room numbers, years).
 _DIGIT_RUN = re.compile(r"[零〇幺一二三四五六七八九]{3,}")
 # A Chinese numeral followed by a unit that marks an address, an age or a date.
-_UNIT = re.compile(rf"(?<![{_NUM}])([{_NUM}]+)(?=(?:周岁|岁|多岁|幢|栋|号楼|单元|室|号|弄|月[{_NUM}\d]+[号日]))")
+_UNIT = re.compile(
+    rf"(?<![{_NUM}])([{_NUM}]+)(?=(?:周岁|岁|多岁|幢|栋|号楼|单元|室|号|弄|月[{_NUM}\d]+[号日]))"
+)
 # Floors and storeys: 三楼, 十二层; a lone 一 stays (一层灰, 一楼 is fine but 一层 often is not a floor).
 _FLOOR = re.compile(rf"(?<![{_NUM}])([{_NUM}]{{2,}}|[二两三四五六七八九十])(?=[楼层](?!下|上|梯))")
 # Ages said without 岁: 八十多了, 九十了, 七十出头, 八十好几.
-_AGE = re.compile(rf"(?<![{_NUM}])([二三四五六七八九]十[一二三四五六七八九]?|一百[零一二三四五六七八九十]*)(?=多了|了|出头|好几|多岁|岁)")
+_AGE = re.compile(
+    rf"(?<![{_NUM}])([二三四五六七八九]十[一二三四五六七八九]?|一百[零一二三四五六七八九十]*)(?=多了|了|出头|好几|多岁|岁)"
+)
 # Clock times: 下午三点, 晚上七点半, 3点十分; a bare 一点 (a bit) stays unless a day part precedes it.
-_CLOCK = re.compile(rf"(?:(?<=(?:{_DAYPART}))([{_NUM}]+)|(?<![{_NUM}一\d])([二两三四五六七八九十][{_NUM}]*))(?=点)")
+_CLOCK = re.compile(
+    rf"(?:(?<=(?:{_DAYPART}))([{_NUM}]+)|(?<![{_NUM}一\d])([二两三四五六七八九十][{_NUM}]*))(?=点)"
+)
 _MINUTE = re.compile(rf"(?<=\d点)([{_NUM}]+)(?=分)")
 _SPACE = re.compile(r"\s+")
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}

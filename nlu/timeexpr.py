@@ -16,13 +16,46 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 _REL_DAY = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3, "昨天": -1, "前天": -2}
 _REL_WEEK = {"下下": 2, "下个": 1, "下": 1, "这个": 0, "这": 0, "本": 0, "上个": -1, "上": -1}
-_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6,
-            "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
-_PART_HOUR = {"凌晨": 5, "早上": 8, "早晨": 8, "上午": 9, "中午": 12, "下午": 15, "傍晚": 18, "晚上": 19,
-              "夜里": 21, "晚": 19, "早": 8}
+_WEEKDAY = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "七": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
+_PART_HOUR = {
+    "凌晨": 5,
+    "早上": 8,
+    "早晨": 8,
+    "上午": 9,
+    "中午": 12,
+    "下午": 15,
+    "傍晚": 18,
+    "晚上": 19,
+    "夜里": 21,
+    "晚": 19,
+    "早": 8,
+}
 _PM_PARTS = {"下午", "傍晚", "晚上", "夜里", "晚"}
 # 今晚 / 明早 style contractions: a day and a part in two characters.
-_CONTRACTED = {"今晚": (0, "晚上"), "明晚": (1, "晚上"), "今早": (0, "早上"), "明早": (1, "早上"), "昨晚": (-1, "晚上")}
+_CONTRACTED = {
+    "今晚": (0, "晚上"),
+    "明晚": (1, "晚上"),
+    "今早": (0, "早上"),
+    "明早": (1, "早上"),
+    "昨晚": (-1, "晚上"),
+}
 
 _DAY = (
     r"(?P<rel>大后天|后天|明天|明日|今天|今日|昨天|前天)"
@@ -35,9 +68,7 @@ _DAY = (
 )
 _PART = r"(?P<part>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里)"
 _CLOCK = r"(?P<hour>\d{1,2})(?:点|:|：)(?:(?P<half>半)|(?P<minute>\d{1,2})分?|(?P<quarter>一刻))?(?:钟)?"
-_EXPR = re.compile(
-    rf"(?:(?:{_DAY})(?:的)?)?(?:{_PART})?(?:{_CLOCK})?"
-)
+_EXPR = re.compile(rf"(?:(?:{_DAY})(?:的)?)?(?:{_PART})?(?:{_CLOCK})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +118,10 @@ def _day_of(m: re.Match[str], today: date) -> tuple[date | None, str | None]:
     if m.group("mrel"):
         step = {"下个": 1, "下": 1, "这个": 0, "本": 0, "上个": -1, "上": -1}[m.group("mrel")]
         y, mo = divmod(today.year * 12 + today.month - 1 + step, 12)
-        mday = int(m.group("mrelday") or {"底": 28, "末": 28, "中旬": 15, "下旬": 21, "上旬": 1}.get(m.group("mpart") or "", 1))
+        mday = int(
+            m.group("mrelday")
+            or {"底": 28, "末": 28, "中旬": 15, "下旬": 21, "上旬": 1}.get(m.group("mpart") or "", 1)
+        )
         try:
             return date(y, mo + 1, mday), None
         except ValueError:
@@ -145,10 +179,16 @@ def find_times(text: str, now: datetime | None = None) -> list[TimeMatch]:
         # a bare number with 点 (3点) is a time only when something else in the match supports it
         # or it reads like a clock (3点半, 3点10分); alone it is often a count (几点意见)
         bare_clock = has_clock and not (has_day or part) and not (m.group("half") or m.group("minute"))
-        if bare_clock and not re.search(r"(?:约|在|到|前|后|左右|以前|之前)", text[max(0, m.start() - 2) : m.end() + 2]):
+        if bare_clock and not re.search(
+            r"(?:约|在|到|前|后|左右|以前|之前)", text[max(0, m.start() - 2) : m.end() + 2]
+        ):
             continue
         # 5号 alone is too often a building or bus (5号楼 is excluded above, but 5号线 ...)
-        if m.group("day") and not (part or has_clock) and not re.search(r"[到在前后那]", text[max(0, m.start() - 1) : m.start()]):
+        if (
+            m.group("day")
+            and not (part or has_clock)
+            and not re.search(r"[到在前后那]", text[max(0, m.start() - 1) : m.start()])
+        ):
             continue
         day, contracted_part = (None, None)
         if has_day:

@@ -104,10 +104,17 @@ class TelegramChannel:
     """Build with the config section and the conversation callback; ``mount`` on the service's
     aiohttp app before it starts (webhook mode), then ``start``/``stop``."""
 
-    def __init__(self, cfg: TelegramSection, on_inbound: OnInbound, *, transcribe: Transcribe | None = None,
-                 other_senders: Mapping[Channel, Sender] | None = None,
-                 commands: Sequence[tuple[str, str]] = COMMANDS, concurrency: int = 8,
-                 on_delivered: OnDelivered | None = None) -> None:
+    def __init__(
+        self,
+        cfg: TelegramSection,
+        on_inbound: OnInbound,
+        *,
+        transcribe: Transcribe | None = None,
+        other_senders: Mapping[Channel, Sender] | None = None,
+        commands: Sequence[tuple[str, str]] = COMMANDS,
+        concurrency: int = 8,
+        on_delivered: OnDelivered | None = None,
+    ) -> None:
         if not cfg.token:
             raise ValueError("the Telegram channel needs TELEGRAM_TOKEN")
         if cfg.mode == "webhook" and not cfg.webhook_secret:
@@ -153,12 +160,21 @@ class TelegramChannel:
         if self.cfg.mode == "webhook":
             if not self.cfg.webhook_url:
                 raise ValueError("webhook mode needs telegram.webhook_url: the public URL of webhook_path")
-            await bot.set_webhook(self.cfg.webhook_url, secret_token=self.cfg.webhook_secret,
-                                  allowed_updates=list(ALLOWED_UPDATES), drop_pending_updates=False)
+            await bot.set_webhook(
+                self.cfg.webhook_url,
+                secret_token=self.cfg.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
         else:
             await bot.delete_webhook(drop_pending_updates=False)
-            self.poller = UpdatePoller(bot, self.process, allowed_updates=ALLOWED_UPDATES,
-                                       timeout_s=self.cfg.poll_timeout_s, concurrency=self.concurrency)
+            self.poller = UpdatePoller(
+                bot,
+                self.process,
+                allowed_updates=ALLOWED_UPDATES,
+                timeout_s=self.cfg.poll_timeout_s,
+                concurrency=self.concurrency,
+            )
             await self.poller.start()
         self._running = True
         log.info("telegram %s mode started as @%s", self.cfg.mode, bot.username)
@@ -249,16 +265,21 @@ class TelegramChannel:
 
     async def deliver(self, out: Outgoing) -> tuple[bool, str | None]:
         """Send one reply now: (sent?, the channel's message id where it has one)."""
-        sender: Sender | None = self.sender if out.channel is Channel.TELEGRAM else \
-            self.other_senders.get(out.channel)
+        sender: Sender | None = (
+            self.sender if out.channel is Channel.TELEGRAM else self.other_senders.get(out.channel)
+        )
         if sender is None:
             log.warning("no sender for %s; reply to %s left to the outbox relay", out.channel, out.chat_id)
             return False, None
         try:
             return True, await sender.send(out.chat_id, out.reply)
         except DeliveryError as e:
-            log.warning("reply to %s:%s not delivered now (the outbox relay retries it): %s",
-                        out.channel, out.chat_id, e)
+            log.warning(
+                "reply to %s:%s not delivered now (the outbox relay retries it): %s",
+                out.channel,
+                out.chat_id,
+                e,
+            )
             return False, None
 
     async def _send_quietly(self, chat_id: str, reply: Reply) -> None:
@@ -294,7 +315,9 @@ class TelegramChannel:
         except TelegramError as e:
             log.warning("voice note %s not downloaded: %s", inbound.voice.ref, e)
             too_big = "too big" in str(e)
-            await self._send_quietly(inbound.chat_id, Reply(TEXT_VOICE_TOO_BIG if too_big else TEXT_VOICE_FAILED))
+            await self._send_quietly(
+                inbound.chat_id, Reply(TEXT_VOICE_TOO_BIG if too_big else TEXT_VOICE_FAILED)
+            )
             return None
         try:
             heard = await self.transcribe(inbound, data)

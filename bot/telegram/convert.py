@@ -83,8 +83,12 @@ def to_inbound(update: Update) -> Inbound | Rejected | None:
         return Inbound(**base, photo=photo, text=msg.caption or None)
     if msg.voice is not None:
         v = msg.voice
-        voice = Attachment(ref=v.file_id, mime=v.mime_type or "audio/ogg", size=v.file_size,
-                           duration_s=seconds_of(v, "duration"))
+        voice = Attachment(
+            ref=v.file_id,
+            mime=v.mime_type or "audio/ogg",
+            size=v.file_size,
+            duration_s=seconds_of(v, "duration"),
+        )
         return Inbound(**base, voice=voice)
     return Rejected.UNSUPPORTED
 
@@ -164,8 +168,10 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 def inline_markup(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    drawn = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row if b.kind is ButtonKind.CALLBACK]
-             for row in rows]
+    drawn = [
+        [InlineKeyboardButton(b.label, callback_data=b.data) for b in row if b.kind is ButtonKind.CALLBACK]
+        for row in rows
+    ]
     drawn = [r for r in drawn if r]
     return InlineKeyboardMarkup(drawn) if drawn else None
 
@@ -222,6 +228,7 @@ def to_send_calls(chat_id: str, reply: Reply) -> list[SendCall]:
     if markup is not None:
         calls[-1].kwargs["reply_markup"] = markup
     if inline is not None and keyboard is not None:
-        calls.append(SendCall("send_message", {"chat_id": chat_id, "text": KEYBOARD_PROMPT,
-                                               "reply_markup": keyboard}))
+        calls.append(
+            SendCall("send_message", {"chat_id": chat_id, "text": KEYBOARD_PROMPT, "reply_markup": keyboard})
+        )
     return calls

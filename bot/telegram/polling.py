@@ -41,9 +41,17 @@ def chat_key(update: Update) -> int:
 
 
 class UpdatePoller:
-    def __init__(self, bot: Bot, process: ProcessUpdate, *, allowed_updates: Sequence[str],
-                 timeout_s: float = 10, batch_limit: int = 100, max_backoff_s: float = 30,
-                 concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        process: ProcessUpdate,
+        *,
+        allowed_updates: Sequence[str],
+        timeout_s: float = 10,
+        batch_limit: int = 100,
+        max_backoff_s: float = 30,
+        concurrency: int = 8,
+    ) -> None:
         self.bot = bot
         self.process = process
         self.allowed_updates = list(allowed_updates)
@@ -75,8 +83,9 @@ class UpdatePoller:
             await task
         if self.offset is not None:
             with contextlib.suppress(TelegramError):
-                await self.bot.get_updates(offset=self.offset, timeout=0, limit=1,
-                                           allowed_updates=self.allowed_updates)
+                await self.bot.get_updates(
+                    offset=self.offset, timeout=0, limit=1, allowed_updates=self.allowed_updates
+                )
 
     async def _run(self) -> None:
         backoff = 0.5
@@ -118,8 +127,12 @@ class UpdatePoller:
             warnings.simplefilter("ignore", PTBUserWarning)  # "use Bot.get_updates": we mean the raw call
             raw = await self.bot.do_api_request(
                 "getUpdates",
-                api_kwargs={"offset": self.offset, "timeout": int(self.timeout_s), "limit": self.batch_limit,
-                            "allowed_updates": self.allowed_updates},
+                api_kwargs={
+                    "offset": self.offset,
+                    "timeout": int(self.timeout_s),
+                    "limit": self.batch_limit,
+                    "allowed_updates": self.allowed_updates,
+                },
                 read_timeout=self.timeout_s + 10,
             )
         out: list[tuple[int, Update | None]] = []

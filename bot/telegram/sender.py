@@ -46,7 +46,9 @@ class ChatLimiters:
         self._chats: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._groups: OrderedDict[str, AsyncLimiter] = OrderedDict()
 
-    def _get(self, table: OrderedDict[str, AsyncLimiter], key: str, rate: float, period: float) -> AsyncLimiter:
+    def _get(
+        self, table: OrderedDict[str, AsyncLimiter], key: str, rate: float, period: float
+    ) -> AsyncLimiter:
         limiter = table.get(key)
         if limiter is None:
             limiter = table[key] = AsyncLimiter(rate, period)
@@ -77,8 +79,15 @@ class TelegramSender:
 
     channel = Channel.TELEGRAM
 
-    def __init__(self, bot: Bot, limits: RateLimitSection, *, max_retries: int = 3,
-                 max_retry_after_s: float = 60.0, network_backoff_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        limits: RateLimitSection,
+        *,
+        max_retries: int = 3,
+        max_retry_after_s: float = 60.0,
+        network_backoff_s: float = 0.5,
+    ) -> None:
         self.bot = bot
         self.limiters = ChatLimiters(limits)
         self.max_retries = max_retries

@@ -42,7 +42,9 @@ class TrainConfig:
     c: float = 1.0
     min_df: int = 1
     augment: bool = True
-    balanced: bool = False  # class_weight="balanced" shrinks the one big out_of_scope class to one intent's worth
+    balanced: bool = (
+        False  # class_weight="balanced" shrinks the one big out_of_scope class to one intent's worth
+    )
     asr_noise: float = 0.0  # share of in-scope examples that also get a recognizer-noised copy
     noise_weight: float = 0.5
 
@@ -94,7 +96,9 @@ def data_hash(data_dir: Path = DATA_DIR, catalog_dir: Path = CATALOG_DATA_DIR) -
     return h.hexdigest()[:16]
 
 
-def split_holdout(examples: Sequence[Example], fraction: float = HOLDOUT_FRACTION) -> tuple[list[Example], list[Example]]:
+def split_holdout(
+    examples: Sequence[Example], fraction: float = HOLDOUT_FRACTION
+) -> tuple[list[Example], list[Example]]:
     """A deterministic random `fraction` of each intent's examples (at least one) held out."""
     by_label: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
@@ -120,7 +124,10 @@ def fit(examples: Sequence[Example], config: TrainConfig, extra: Sequence[Exampl
         [1.0] * len(examples) + [CATALOG_WEIGHT] * len(extra) + [config.noise_weight] * len(noised)
     )
     vec = TfidfVectorizer(
-        analyzer=lambda t: analyze(t, config.features), sublinear_tf=True, min_df=config.min_df, dtype=np.float32
+        analyzer=lambda t: analyze(t, config.features),
+        sublinear_tf=True,
+        min_df=config.min_df,
+        dtype=np.float32,
     )
     x = vec.fit_transform(texts)
     clf: LinearSVC | LogisticRegression | SGDClassifier
@@ -189,9 +196,7 @@ def fit_threshold(model: Model, texts: Sequence[str], labels: Sequence[str]) -> 
     return next(thr for thr, score, _ in curve if score >= best_score - best_se)
 
 
-def train(
-    data_dir: Path = DATA_DIR, config: TrainConfig | None = None, out: Path | None = None
-) -> Model:
+def train(data_dir: Path = DATA_DIR, config: TrainConfig | None = None, out: Path | None = None) -> Model:
     """Tune temperature and none threshold on the held-out split, then fit on all data and save."""
     config = config or TrainConfig()
     started = time.perf_counter()
@@ -206,7 +211,8 @@ def train(
     probe.temperature = fit_temperature(probe, held_texts, held_labels)
     threshold = fit_threshold(probe, held_texts, held_labels) if NONE_INTENT in probe.labels else 0.0
     split_acc = sum(
-        probe.labels[int(probe.proba(t).argmax())] == lab for t, lab in zip(held_texts, held_labels, strict=True)
+        probe.labels[int(probe.proba(t).argmax())] == lab
+        for t, lab in zip(held_texts, held_labels, strict=True)
     ) / max(1, len(held))
     model = fit(examples, config, extra)
     model.temperature = probe.temperature

@@ -31,8 +31,9 @@ CANDIDATES: dict[str, TrainConfig] = {
 }
 
 
-def _score(config: TrainConfig, train: Sequence[Example], held: Sequence[Example],
-           tests: dict[str, list[Example]]) -> dict[str, Report | float]:
+def _score(
+    config: TrainConfig, train: Sequence[Example], held: Sequence[Example], tests: dict[str, list[Example]]
+) -> dict[str, Report | float]:
     started = time.perf_counter()
     extra = catalog_examples(load_catalog()) if config.augment else []
     model = fit(train, config, extra)
@@ -65,16 +66,20 @@ def select(names: Sequence[str] | None = None) -> list[str]:
     examples = read_dir(DATA_DIR)
     train, held = split_holdout(examples)
     tests = test_sets()
-    lines = [f"split: train {len(train)}, held out {len(held)}; "
-             + ", ".join(f"{k}: {len(v)}" for k, v in tests.items())]
+    lines = [
+        f"split: train {len(train)}, held out {len(held)}; "
+        + ", ".join(f"{k}: {len(v)}" for k, v in tests.items())
+    ]
     for name in names or list(CANDIDATES):
         res = _score(replace(CANDIDATES[name]), train, held, tests)
         cols = [f"fit {res['fit_s']:.1f}s"]
         for key in ("split", *tests):
             rep = res[key]
             assert isinstance(rep, Report)
-            cols.append(f"{key} top1 {rep.catalog_top1:.3f} top3 {rep.catalog_top3:.3f} "
-                        f"all {rep.top1:.3f} none R {rep.none_recall:.2f}")
+            cols.append(
+                f"{key} top1 {rep.catalog_top1:.3f} top3 {rep.catalog_top3:.3f} "
+                f"all {rep.top1:.3f} none R {rep.none_recall:.2f}"
+            )
         lines.append(f"{name:<30} " + " | ".join(cols))
         print(lines[-1], flush=True)
     return lines

@@ -121,4 +121,6 @@ def test_docs_show_the_current_table() -> None:
     from pathlib import Path
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "domain.md"
-    assert format_transition_table() in doc.read_text(encoding="utf-8"), "regenerate with `python -m dispatch`"
+    assert format_transition_table() in doc.read_text(encoding="utf-8"), (
+        "regenerate with `python -m dispatch`"
+    )

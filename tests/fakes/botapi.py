@@ -40,8 +40,16 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Fields that arrive as JSON strings inside form data (that is how PTB sends them).
-JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "entities", "caption_entities",
-               "reply_parameters", "link_preview_options", "scope"}
+JSON_FIELDS = {
+    "reply_markup",
+    "allowed_updates",
+    "commands",
+    "entities",
+    "caption_entities",
+    "reply_parameters",
+    "link_preview_options",
+    "scope",
+}
 SEND_METHODS = {"sendMessage", "sendPhoto"}
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_\-]{1,256}$")
@@ -246,8 +254,9 @@ class FakeBotApi:
     async def _api(self, request: web.Request) -> web.Response:
         token, method = request.match_info["token"], request.match_info["method"]
         if token != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"},
-                                     status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         try:
             params = await _read_params(request)
         except ApiError as e:
@@ -274,14 +283,23 @@ class FakeBotApi:
                 raise ApiError(fault.code, fault.description, fault.retry_after)
 
     async def _m_getme(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"id": self.bot_id, "is_bot": True, "first_name": "上城助手", "username": self.bot_username,
-                "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "上城助手",
+            "username": self.bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _m_getupdates(self, p: dict[str, Any]) -> list[dict[str, Any]]:
         if self.webhook is not None:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = _int(p.get("offset"), 0)
         limit = min(max(_int(p.get("limit"), 100), 1), 100)
         timeout = max(_float(p.get("timeout"), 0.0), 0.0)
@@ -291,8 +309,11 @@ class FakeBotApi:
         deadline = time.monotonic() + timeout
         async with self._changed:
             while True:
-                ready = [u for u in self._pending if u.update["update_id"] >= offset
-                         and _allowed(u.update, allowed)][:limit]
+                ready = [
+                    u
+                    for u in self._pending
+                    if u.update["update_id"] >= offset and _allowed(u.update, allowed)
+                ][:limit]
                 if ready or time.monotonic() >= deadline:
                     break
                 with contextlib.suppress(TimeoutError):
@@ -325,14 +346,18 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: bad webhook: secret token contains unallowed characters")
         if _bool(p.get("drop_pending_updates")):
             self._pending.clear()
-        self.webhook = _Webhook(url, secret, p.get("allowed_updates"),
-                                max(1, min(_int(p.get("max_connections"), 40), 100)))
+        self.webhook = _Webhook(
+            url, secret, p.get("allowed_updates"), max(1, min(_int(p.get("max_connections"), 40), 100))
+        )
         return True
 
     async def _m_getwebhookinfo(self, p: dict[str, Any]) -> dict[str, Any]:
         w = self.webhook
-        info: dict[str, Any] = {"url": w.url if w else "", "has_custom_certificate": False,
-                                "pending_update_count": len(self._pending)}
+        info: dict[str, Any] = {
+            "url": w.url if w else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
         if w is not None:
             info["max_connections"] = w.max_connections
             if w.allowed_updates:
@@ -359,8 +384,10 @@ class FakeBotApi:
         if not lim.enabled:
             return
         now = time.monotonic()
-        keys: list[tuple[Any, float, float]] = [("all", lim.overall_per_s, lim.overall_burst),
-                                                (chat["id"], lim.per_chat_per_s, lim.per_chat_burst)]
+        keys: list[tuple[Any, float, float]] = [
+            ("all", lim.overall_per_s, lim.overall_burst),
+            (chat["id"], lim.per_chat_per_s, lim.per_chat_burst),
+        ]
         if chat["type"] in ("group", "supergroup"):
             keys.append((("group", chat["id"]), lim.group_per_min / 60, lim.group_burst or lim.group_per_min))
         buckets = [self._buckets.setdefault(k, _Bucket(rate, cap)) for k, rate, cap in keys]
@@ -374,9 +401,15 @@ class FakeBotApi:
     def _new_bot_message(self, chat: dict[str, Any], p: dict[str, Any], **content: Any) -> dict[str, Any]:
         message_id = next(self._message_ids[chat["id"]])
         msg: dict[str, Any] = {
-            "message_id": message_id, "date": int(time.time()), "chat": chat,
-            "from": {"id": self.bot_id, "is_bot": True, "first_name": "上城助手",
-                     "username": self.bot_username},
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {
+                "id": self.bot_id,
+                "is_bot": True,
+                "first_name": "上城助手",
+                "username": self.bot_username,
+            },
             **content,
         }
         markup = _check_markup(p.get("reply_markup"))
@@ -438,9 +471,12 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         markup = _check_markup(p.get("reply_markup"))
         if text == msg.get("text") and markup == msg.get("reply_markup"):
-            raise ApiError(400, "Bad Request: message is not modified: specified new message content "
-                                "and reply markup are exactly the same as a current content and reply "
-                                "markup of the message")
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content "
+                "and reply markup are exactly the same as a current content and reply "
+                "markup of the message",
+            )
         msg["text"] = text
         msg["edit_date"] = int(time.time())
         if markup is None:
@@ -466,8 +502,9 @@ class FakeBotApi:
     async def _m_answercallbackquery(self, p: dict[str, Any]) -> bool:
         query = self.callback_queries.get(str(p.get("callback_query_id")))
         if query is None or query["answered"]:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID "
-                                "is invalid")
+            raise ApiError(
+                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
         text = p.get("text")
         if text is not None and len(str(text)) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
@@ -480,8 +517,12 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: invalid file_id")
         if stored.size > MAX_DOWNLOAD_BYTES:
             raise ApiError(400, "Bad Request: file is too big")
-        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
-                "file_size": stored.size, "file_path": stored.file_path}
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.size,
+            "file_path": stored.file_path,
+        }
 
     async def _m_setmycommands(self, p: dict[str, Any]) -> bool:
         commands = p.get("commands")
@@ -500,8 +541,15 @@ class FakeBotApi:
 
     async def _m_sendchataction(self, p: dict[str, Any]) -> bool:
         self._chat(p)
-        if p.get("action") not in {"typing", "upload_photo", "record_voice", "upload_voice",
-                                   "upload_document", "find_location", "choose_sticker"}:
+        if p.get("action") not in {
+            "typing",
+            "upload_photo",
+            "record_voice",
+            "upload_voice",
+            "upload_document",
+            "find_location",
+            "choose_sticker",
+        }:
             raise ApiError(400, "Bad Request: wrong parameter action in request")
         return True
 
@@ -510,8 +558,9 @@ class FakeBotApi:
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"},
-                                     status=401)
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
         path = request.match_info["path"]
         for stored in self.files.values():
             if stored.file_path == path:
@@ -529,8 +578,11 @@ class FakeBotApi:
                 async with self._changed:
                     await self._changed.wait()
                 continue
-            ready = [u for u in self._pending if u.update["update_id"] not in self._in_flight
-                     and _allowed(u.update, w.allowed_updates)]
+            ready = [
+                u
+                for u in self._pending
+                if u.update["update_id"] not in self._in_flight and _allowed(u.update, w.allowed_updates)
+            ]
             slots = w.max_connections - len(self._in_flight)
             for u in ready[: max(slots, 0)]:
                 self._in_flight.add(u.update["update_id"])
@@ -552,8 +604,9 @@ class FakeBotApi:
             assert self._client is not None
             u.delivered += 1
             w.attempts += 1
-            async with self._client.post(w.url, data=json.dumps(u.update), headers=headers,
-                                         timeout=aiohttp.ClientTimeout(total=60)) as resp:
+            async with self._client.post(
+                w.url, data=json.dumps(u.update), headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+            ) as resp:
                 await resp.read()
                 ok = 200 <= resp.status < 300
                 if not ok:
@@ -570,8 +623,15 @@ class FakeBotApi:
 
     # ---- injecting what users do -----------------------------------------------------------
 
-    def add_chat(self, chat_id: int, *, chat_type: str = "private", title: str | None = None,
-                 first_name: str = "用户", username: str | None = None) -> dict[str, Any]:
+    def add_chat(
+        self,
+        chat_id: int,
+        *,
+        chat_type: str = "private",
+        title: str | None = None,
+        first_name: str = "用户",
+        username: str | None = None,
+    ) -> dict[str, Any]:
         """Make a chat known, as if its user had pressed Start (the bot cannot write first)."""
         chat = self.chats.get(chat_id)
         if chat is None:
@@ -603,20 +663,33 @@ class FakeBotApi:
             asyncio.get_running_loop().create_task(self._notify())
         return update
 
-    def _user_message(self, chat_id: int, user_id: int | None, chat_type: str, first_name: str,
-                      **content: Any) -> dict[str, Any]:
+    def _user_message(
+        self, chat_id: int, user_id: int | None, chat_type: str, first_name: str, **content: Any
+    ) -> dict[str, Any]:
         uid = user_id if user_id is not None else chat_id
         if chat_type == "private" and uid != chat_id:
             raise ValueError("in a private chat the chat id is the user's id")
         chat = self.add_chat(chat_id, chat_type=chat_type, first_name=first_name)
         message_id = next(self._message_ids[chat_id])
-        msg = {"message_id": message_id, "date": int(time.time()), "chat": chat,
-               "from": self._user(uid, first_name), **content}
+        msg = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self._user(uid, first_name),
+            **content,
+        }
         self.messages[(chat_id, message_id)] = msg
         return self._inject("message", msg)
 
-    def send_text(self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = "private",
-                  first_name: str = "用户") -> dict[str, Any]:
+    def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "用户",
+    ) -> dict[str, Any]:
         """A user types text; a leading /command gets its bot_command entity like Telegram sets."""
         content: dict[str, Any] = {"text": text}
         m = re.match(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?", text)
@@ -624,9 +697,16 @@ class FakeBotApi:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": _utf16_len(m.group(0))}]
         return self._user_message(chat_id, user_id, chat_type, first_name, **content)
 
-    def share_contact(self, chat_id: int, phone: str, *, user_id: int | None = None,
-                      contact_user_id: int | None = None, chat_type: str = "private",
-                      first_name: str = "用户") -> dict[str, Any]:
+    def share_contact(
+        self,
+        chat_id: int,
+        phone: str,
+        *,
+        user_id: int | None = None,
+        contact_user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "用户",
+    ) -> dict[str, Any]:
         """The user shares a contact: their own (the default) or someone else's (contact_user_id)."""
         uid = user_id if user_id is not None else chat_id
         contact: dict[str, Any] = {"phone_number": phone, "first_name": first_name}
@@ -635,14 +715,32 @@ class FakeBotApi:
             contact["user_id"] = owner
         return self._user_message(chat_id, user_id, chat_type, first_name, contact=contact)
 
-    def send_location(self, chat_id: int, latitude: float, longitude: float, *, user_id: int | None = None,
-                      chat_type: str = "private", first_name: str = "用户") -> dict[str, Any]:
-        return self._user_message(chat_id, user_id, chat_type, first_name,
-                                  location={"latitude": latitude, "longitude": longitude})
+    def send_location(
+        self,
+        chat_id: int,
+        latitude: float,
+        longitude: float,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "用户",
+    ) -> dict[str, Any]:
+        return self._user_message(
+            chat_id, user_id, chat_type, first_name, location={"latitude": latitude, "longitude": longitude}
+        )
 
-    def send_photo(self, chat_id: int, data: bytes, *, caption: str | None = None, user_id: int | None = None,
-                   chat_type: str = "private", first_name: str = "用户", width: int = 1280,
-                   height: int = 960) -> dict[str, Any]:
+    def send_photo(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "用户",
+        width: int = 1280,
+        height: int = 960,
+    ) -> dict[str, Any]:
         """A photo, offered in two sizes like Telegram does: a thumbnail and the full picture."""
         thumb = self.store_file(data[:2048], "photos", "jpg")
         full = self.store_file(data, "photos", "jpg")
@@ -652,48 +750,92 @@ class FakeBotApi:
             content["caption"] = caption
         return self._user_message(chat_id, user_id, chat_type, first_name, **content)
 
-    def send_voice(self, chat_id: int, data: bytes, *, duration: int, user_id: int | None = None,
-                   chat_type: str = "private", first_name: str = "用户",
-                   declared_size: int | None = None) -> dict[str, Any]:
+    def send_voice(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        duration: int,
+        user_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str = "用户",
+        declared_size: int | None = None,
+    ) -> dict[str, Any]:
         """A voice note (OGG/Opus). ``declared_size`` fakes a larger file than ``data``."""
         stored = self.store_file(data, "voice", "oga", declared_size=declared_size)
-        voice = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "duration": duration,
-                 "mime_type": "audio/ogg", "file_size": stored.size}
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": stored.size,
+        }
         return self._user_message(chat_id, user_id, chat_type, first_name, voice=voice)
 
-    def press_button(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None,
-                     check: bool = True, first_name: str = "用户") -> dict[str, Any]:
+    def press_button(
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user_id: int | None = None,
+        check: bool = True,
+        first_name: str = "用户",
+    ) -> dict[str, Any]:
         """A user presses an inline button under a bot message. With ``check`` the data must be one
         the bot drew on that message; ``check=False`` forges any data."""
         msg = self.messages.get((chat_id, message_id))
         if msg is None or msg["from"]["id"] != self.bot_id:
             raise ValueError(f"no bot message {message_id} in chat {chat_id}")
         if check:
-            drawn = [b.get("callback_data") for row in msg.get("reply_markup", {}).get("inline_keyboard", [])
-                     for b in row]
+            drawn = [
+                b.get("callback_data")
+                for row in msg.get("reply_markup", {}).get("inline_keyboard", [])
+                for b in row
+            ]
             if data not in drawn:
                 raise ValueError(f"message {message_id} has no button with data {data!r}: {drawn}")
         uid = user_id if user_id is not None else chat_id
         query_id = f"{self.bot_id}{next(self._cq_ids):08d}"
         self.callback_queries[query_id] = {"answered": False, "message_id": message_id, "chat_id": chat_id}
-        query = {"id": query_id, "from": self._user(uid, first_name), "message": _public(msg),
-                 "chat_instance": str(chat_id * 7919), "data": data}
+        query = {
+            "id": query_id,
+            "from": self._user(uid, first_name),
+            "message": _public(msg),
+            "chat_instance": str(chat_id * 7919),
+            "data": data,
+        }
         return self._inject("callback_query", query)
 
-    def store_file(self, data: bytes, folder: str, ext: str, *, declared_size: int | None = None) -> StoredFile:
+    def store_file(
+        self, data: bytes, folder: str, ext: str, *, declared_size: int | None = None
+    ) -> StoredFile:
         n = next(self._file_ids)
-        stored = StoredFile(f"AgAC{n:06d}{folder}", f"u{n:06d}", f"{folder}/file_{n}.{ext}", data,
-                            declared_size)
+        stored = StoredFile(
+            f"AgAC{n:06d}{folder}", f"u{n:06d}", f"{folder}/file_{n}.{ext}", data, declared_size
+        )
         self.files[stored.file_id] = stored
         return stored
 
-    def fail_next(self, method: str, *, code: int = 429, description: str | None = None,
-                  retry_after: int | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        *,
+        code: int = 429,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """Make the next ``times`` calls of ``method`` ("*" for any) fail like Telegram would."""
         if code == 429 and retry_after is None:
             retry_after = 1
-        desc = description or (f"Too Many Requests: retry after {retry_after}" if code == 429
-                               else "Bad Gateway" if code == 502 else "Internal Server Error")
+        desc = description or (
+            f"Too Many Requests: retry after {retry_after}"
+            if code == 429
+            else "Bad Gateway"
+            if code == 502
+            else "Internal Server Error"
+        )
         self._faults.append(_Fault(method, code, desc, retry_after, times))
 
     # ---- reading what the bot did ----------------------------------------------------------
@@ -723,7 +865,9 @@ class FakeBotApi:
                     async with asyncio.timeout(min(left, 0.1)):
                         await self._changed.wait()
 
-    async def wait_for_replies(self, chat_id: int, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    async def wait_for_replies(
+        self, chat_id: int, count: int, timeout_s: float = 5.0
+    ) -> list[dict[str, Any]]:
         """The next ``count`` messages the bot sends to ``chat_id`` that no earlier wait returned."""
         start = self._read_cursor[chat_id]
         try:
@@ -741,8 +885,10 @@ class FakeBotApi:
     async def wait_confirmed(self, update: dict[str, Any], timeout_s: float = 5.0) -> None:
         """Wait until the bot has confirmed (offset past it, or webhook 2xx) the update."""
         uid = update["update_id"]
-        await self.wait_until(lambda: self.confirmed_offset > uid
-                              and all(u.update["update_id"] != uid for u in self._pending), timeout_s)
+        await self.wait_until(
+            lambda: self.confirmed_offset > uid and all(u.update["update_id"] != uid for u in self._pending),
+            timeout_s,
+        )
 
     def unread(self, chat_id: int) -> list[dict[str, Any]]:
         return self.sent_to(chat_id)[self._read_cursor[chat_id] :]
@@ -802,16 +948,20 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
     if "inline_keyboard" in markup:
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list):
-            raise ApiError(400, "Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup "
-                                "must be an Array")
+            raise ApiError(
+                400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array'
+            )
         for row in rows:
             for b in row if isinstance(row, list) else [None]:
                 if not isinstance(b, dict) or not b.get("text"):
-                    raise ApiError(400, "Bad Request: can't find field \"text\"")
+                    raise ApiError(400, 'Bad Request: can\'t find field "text"')
                 data = b.get("callback_data")
                 if data is None and not (b.get("url") or b.get("switch_inline_query") is not None):
-                    raise ApiError(400, "Bad Request: can't parse inline keyboard button: "
-                                        "Text buttons are unallowed in the inline keyboard")
+                    raise ApiError(
+                        400,
+                        "Bad Request: can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard",
+                    )
                 if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_BYTES:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         return markup
@@ -823,7 +973,7 @@ def _check_markup(markup: Any) -> dict[str, Any] | None:
             for b in row if isinstance(row, list) else [None]:
                 text = b if isinstance(b, str) else b.get("text") if isinstance(b, dict) else None
                 if not text:
-                    raise ApiError(400, "Bad Request: can't find field \"text\"")
+                    raise ApiError(400, 'Bad Request: can\'t find field "text"')
                 if isinstance(b, dict) and b.get("request_contact") and b.get("request_location"):
                     raise ApiError(400, "Bad Request: a button can't request contact and location")
         return markup
@@ -842,8 +992,13 @@ def _public(msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _photo_size(stored: StoredFile, width: int = 1280, height: int = 960) -> dict[str, Any]:
-    return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "width": width,
-            "height": height, "file_size": stored.size}
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "width": width,
+        "height": height,
+        "file_size": stored.size,
+    }
 
 
 def _allowed(update: dict[str, Any], allowed: list[str] | None) -> bool:
@@ -935,12 +1090,22 @@ def _control_routes(app: web.Application, fake: FakeBotApi) -> None:
 
     async def state(request: web.Request) -> web.Response:
         w = fake.webhook
-        return web.json_response({"ok": True, "result": {
-            "confirmed_offset": fake.confirmed_offset, "pending": fake.pending_count,
-            "webhook": None if w is None else {"url": w.url, "attempts": w.attempts, "last_error": w.last_error},
-            "calls": len(fake.calls), "bot_messages": len(fake.bot_messages),
-            "injected_at": {str(k): v for k, v in fake._injected_at.items()}, "now": time.monotonic(),
-        }})
+        return web.json_response(
+            {
+                "ok": True,
+                "result": {
+                    "confirmed_offset": fake.confirmed_offset,
+                    "pending": fake.pending_count,
+                    "webhook": None
+                    if w is None
+                    else {"url": w.url, "attempts": w.attempts, "last_error": w.last_error},
+                    "calls": len(fake.calls),
+                    "bot_messages": len(fake.bot_messages),
+                    "injected_at": {str(k): v for k, v in fake._injected_at.items()},
+                    "now": time.monotonic(),
+                },
+            }
+        )
 
     async def limits(request: web.Request) -> web.Response:
         body = await request.json()
@@ -953,8 +1118,13 @@ def _control_routes(app: web.Application, fake: FakeBotApi) -> None:
 
     async def fail(request: web.Request) -> web.Response:
         b = await request.json()
-        fake.fail_next(b["method"], code=b.get("code", 429), retry_after=b.get("retry_after"),
-                       times=b.get("times", 1), description=b.get("description"))
+        fake.fail_next(
+            b["method"],
+            code=b.get("code", 429),
+            retry_after=b.get("retry_after"),
+            times=b.get("times", 1),
+            description=b.get("description"),
+        )
         return web.json_response({"ok": True})
 
     async def chats(request: web.Request) -> web.Response:
@@ -988,8 +1158,18 @@ async def _serve(args: argparse.Namespace) -> None:
     fake = FakeBotApi(token=args.token, host=args.host, port=args.port, limits=limits)
     await fake.start()
     # The one line a parent process reads to learn the port (useful with --port 0).
-    print(json.dumps({"base_url": fake.base_url, "base_file_url": fake.base_file_url,
-                      "control_url": fake.control_url, "token": fake.token, "port": fake.port}), flush=True)
+    print(
+        json.dumps(
+            {
+                "base_url": fake.base_url,
+                "base_file_url": fake.base_file_url,
+                "control_url": fake.control_url,
+                "token": fake.token,
+                "port": fake.port,
+            }
+        ),
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     import signal

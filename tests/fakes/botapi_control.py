@@ -106,8 +106,13 @@ class ControlledBotApi(FakeBotApi):
     def _new_bot_message(self, chat: dict[str, Any], p: dict[str, Any], **content: Any) -> dict[str, Any]:
         msg = super()._new_bot_message(chat, p, **content)
         stored = self.bot_messages[-1]
-        sent = Sent(len(self.sent), chat["id"], time.monotonic(), str(content.get("text") or
-                    content.get("caption") or ""), _buttons(stored.get("reply_markup")))
+        sent = Sent(
+            len(self.sent),
+            chat["id"],
+            time.monotonic(),
+            str(content.get("text") or content.get("caption") or ""),
+            _buttons(stored.get("reply_markup")),
+        )
         self.sent.append(sent)
         self.by_chat[chat["id"]].append(sent)
         ev = self._chat_events.get(chat["id"])
@@ -197,8 +202,9 @@ class ControlledBotApi(FakeBotApi):
         w.attempts += 1
         try:
             assert self._client is not None
-            async with self._client.post(w.url, data=json.dumps(u.update), headers=headers,
-                                         timeout=aiohttp.ClientTimeout(total=60)) as resp:
+            async with self._client.post(
+                w.url, data=json.dumps(u.update), headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+            ) as resp:
                 await resp.read()
                 ok = 200 <= resp.status < 300
                 if not ok:

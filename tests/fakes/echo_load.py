@@ -22,8 +22,15 @@ import aiohttp
 
 
 async def _start_fake() -> tuple[asyncio.subprocess.Process, dict[str, Any]]:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.fakes.botapi", "--port", "0",
-                                                "--no-limits", stdout=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.botapi",
+        "--port",
+        "0",
+        "--no-limits",
+        stdout=asyncio.subprocess.PIPE,
+    )
     assert proc.stdout is not None
     return proc, json.loads(await proc.stdout.readline())
 
@@ -36,8 +43,13 @@ async def _run_ptb(info: dict[str, Any]) -> Any:
         assert update.message is not None and update.message.text is not None
         await update.message.reply_text("echo " + update.message.text)
 
-    app = (ApplicationBuilder().token(info["token"]).base_url(info["base_url"])
-           .base_file_url(info["base_file_url"]).build())
+    app = (
+        ApplicationBuilder()
+        .token(info["token"])
+        .base_url(info["base_url"])
+        .base_file_url(info["base_file_url"])
+        .build()
+    )
     app.add_handler(MessageHandler(filters.TEXT, echo))
     await app.initialize()
     await app.start()
@@ -62,9 +74,13 @@ async def _run_channel(info: dict[str, Any], concurrency: int) -> Any:
         return [Outgoing(inbound.channel, inbound.chat_id, Reply(f"echo {inbound.text}"))]
 
     # Telegram's limits are the fake's business here (switched off): measure the bot, not the pacing.
-    cfg = TelegramSection(token=info["token"], base_url=info["base_url"], base_file_url=info["base_file_url"],
-                          poll_timeout_s=1, rate_limit=RateLimitSection(per_chat_per_s=1000, overall_per_s=100000,
-                                                                        per_group_per_min=100000))
+    cfg = TelegramSection(
+        token=info["token"],
+        base_url=info["base_url"],
+        base_file_url=info["base_file_url"],
+        poll_timeout_s=1,
+        rate_limit=RateLimitSection(per_chat_per_s=1000, overall_per_s=100000, per_group_per_min=100000),
+    )
     channel = TelegramChannel(cfg, echo, concurrency=concurrency)
     await channel.start()
     return channel.stop
@@ -94,8 +110,12 @@ async def measure(bot: str, updates: int, chats: int, concurrency: int = 8) -> d
         await proc.wait()
     injected = {f"echo m{n}": state["injected_at"][str(u["update_id"])] for n, u in enumerate(made)}
     lat = sorted(c["at"] - injected[c["params"]["text"]] for c in sends if c["status"] == 200)
-    return {"updates": updates, "updates_per_s": updates / elapsed, "p50_ms": 1000 * statistics.median(lat),
-            "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))]}
+    return {
+        "updates": updates,
+        "updates_per_s": updates / elapsed,
+        "p50_ms": 1000 * statistics.median(lat),
+        "p99_ms": 1000 * lat[int(0.99 * (len(lat) - 1))],
+    }
 
 
 def main() -> None:
@@ -107,8 +127,10 @@ def main() -> None:
     args = p.parse_args()
     r = asyncio.run(measure(args.bot, args.updates, args.chats, args.concurrency))
     label = args.bot if args.bot == "ptb" else f"channel(concurrency={args.concurrency})"
-    print(f"{label}: {r['updates']} updates over {args.chats} chats: {r['updates_per_s']:.0f} updates/s, "
-          f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms (burst, injection → reply)")
+    print(
+        f"{label}: {r['updates']} updates over {args.chats} chats: {r['updates_per_s']:.0f} updates/s, "
+        f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms (burst, injection → reply)"
+    )
 
 
 if __name__ == "__main__":

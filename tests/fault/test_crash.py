@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 RESIDENTS = 16
 # The relay sends a turn's replies itself once this grace period is over (production: 15 s).
-GRACE_ENV = {"BOT_REPLY_GRACE_S": "8"}  # longer than a turn's replies wait in the per-chat queue
+GRACE_S = 8  # longer than a turn's replies wait in the per-chat queue
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -56,11 +56,21 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(tmp_path) -> None:
     rng = random.Random(7)
     async with fake_server() as fake, database_url("sqlite", wd) as url:
         staff = await seed_staff(url, fake)
-        cfg = write_config(wd, lease_s=3)
-        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log", extra_env=GRACE_ENV)
+        cfg = write_config(wd, lease_s=3, reply_grace_s=GRACE_S)
+        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log")
         await bot.start()
-        people = [Person(fake, 7000 + i, rng.choice(texts.resident), random.Random(i), think_s=(0.2, 0.6),
-                         timeout_s=90, settle_s=1.2) for i in range(RESIDENTS)]
+        people = [
+            Person(
+                fake,
+                7000 + i,
+                rng.choice(texts.resident),
+                random.Random(i),
+                think_s=(0.2, 0.6),
+                timeout_s=90,
+                settle_s=1.2,
+            )
+            for i in range(RESIDENTS)
+        ]
         runs = [asyncio.create_task(p.run_dialogue()) for p in people]
         # Kill once some cases exist and the others are mid-dialogue.
         for _ in range(200):
@@ -69,7 +79,7 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(tmp_path) -> None:
             await asyncio.sleep(0.1)
         bot.kill()
         killed_at_updates = max(fake._injected_at)
-        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log", port=bot.port, extra_env=GRACE_ENV)
+        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log", port=bot.port)
         await bot.start()
         numbers = await asyncio.gather(*runs)
         not_sent = await _drain_outbox(url)
@@ -78,19 +88,30 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(tmp_path) -> None:
         redelivered = [u.update["update_id"] for u in fake._pending if u.delivered > 1]
         accepted = set(fake.accepted())
         injected = set(fake._injected_at)
-        handled = {int(k.removeprefix("turn:tg:")) for (k,) in
-                   await query(url, "SELECT update_id FROM inbound_updates WHERE update_id LIKE 'turn:tg:%'")}
+        handled = {
+            int(k.removeprefix("turn:tg:"))
+            for (k,) in await query(
+                url, "SELECT update_id FROM inbound_updates WHERE update_id LIKE 'turn:tg:%'"
+            )
+        }
         cases = await query(url, "SELECT number, chat_id, status, id FROM cases")
-        submits = await query(url, "SELECT update_id, case_id FROM inbound_updates WHERE update_id LIKE 'submit:%'")
-        timers = await query(url, "SELECT DISTINCT case_id FROM timers WHERE fired_at IS NULL AND NOT cancelled")
-        sent_rows = await query(url, "SELECT chat_id, external_message_id FROM outbox "
-                                     "WHERE status = 'sent' AND kind <> 'reply'")
+        submits = await query(
+            url, "SELECT update_id, case_id FROM inbound_updates WHERE update_id LIKE 'submit:%'"
+        )
+        timers = await query(
+            url, "SELECT DISTINCT case_id FROM timers WHERE fired_at IS NULL AND NOT cancelled"
+        )
+        sent_rows = await query(
+            url, "SELECT chat_id, external_message_id FROM outbox WHERE status = 'sent' AND kind <> 'reply'"
+        )
         replies = await query(url, "SELECT chat_id, external_message_id FROM outbox WHERE kind = 'reply'")
 
     lost = [(p.chat_id, u) for p in people for u in p.lost_replies]
-    report = (f"{len(injected)} updates, {len(accepted)} accepted, killed after update {killed_at_updates}, "
-              f"{len(redelivered)} still pending re-delivered; {len(cases)} cases; {len(replies)} replies; "
-              f"accepted updates whose reply came only after the person's wait (sent by the relay): {lost}")
+    report = (
+        f"{len(injected)} updates, {len(accepted)} accepted, killed after update {killed_at_updates}, "
+        f"{len(redelivered)} still pending re-delivered; {len(cases)} cases; {len(replies)} replies; "
+        f"accepted updates whose reply came only after the person's wait (sent by the relay): {lost}"
+    )
     print(report)
     # Every update was accepted in the end, and every accepted update was handled by the conversation.
     assert accepted == injected, report
@@ -113,7 +134,10 @@ async def test_kill_9_mid_run_loses_and_duplicates_nothing(tmp_path) -> None:
     for chat, nums in by_chat.items():  # every stored case number reached its resident, even the unheard
         assert any(nums[0] in m.text for m in fake.by_chat.get(int(chat), [])), (chat, nums)
     for chat, message_id in sent_rows:
-        assert any(m["message_id"] == int(str(message_id)) for m in fake.sent_to(int(str(chat)))), (chat, message_id)
+        assert any(m["message_id"] == int(str(message_id)) for m in fake.sent_to(int(str(chat)))), (
+            chat,
+            message_id,
+        )
     assert {int(c) for c, _ in sent_rows} <= set(staff.chats)
     # No case stuck: each is with a department (or the center) and has its deadline timers waiting.
     assert all(status in ("assigned", "submitted") for _n, _c, status, _i in cases)
@@ -127,8 +151,8 @@ async def test_reply_of_a_committed_turn_survives_a_crash(tmp_path) -> None:
     wd = workdir("crash-window-")
     async with fake_server() as fake, database_url("sqlite", wd) as url:
         await seed_staff(url, fake)
-        cfg = write_config(wd)
-        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log", extra_env=GRACE_ENV)
+        cfg = write_config(wd, reply_grace_s=GRACE_S)
+        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log")
         await bot.start()
         chat = 7100
         fake.add_chat(chat)
@@ -140,18 +164,23 @@ async def test_reply_of_a_committed_turn_survives_a_crash(tmp_path) -> None:
         bot.kill()
         fake.release(deliver=False)  # the process is gone: that reply never reached Telegram
         assert not fake.by_chat.get(chat)
-        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log", port=bot.port, extra_env=GRACE_ENV)
+        bot = BotProcess(fake, url, cfg, log_path=wd / "bot.log", port=bot.port)
         await bot.start()
         await fake.wait_handled(update["update_id"], 30)  # confirmed before the kill, or re-delivered
         await fake.wait_sent(chat, 1, 30)
         await asyncio.sleep(0.5)
         await bot.stop()
         state = await query(url, f"SELECT state FROM conversations WHERE chat_id = '{chat}'")
-        rows = await query(url, f"SELECT status, payload FROM outbox WHERE chat_id = '{chat}' AND kind = 'reply'")
+        rows = await query(
+            url, f"SELECT status, payload FROM outbox WHERE chat_id = '{chat}' AND kind = 'reply'"
+        )
     assert state, "the turn was not committed before the kill; the window was not hit"
     assert rows and all(status == "sent" for status, _ in rows), rows
     texts = [m.text for m in fake.by_chat[chat]]
     # Each reply of the turn once, none lost (a reply with a big keyboard is two Telegram messages).
-    expected = [c.kwargs["text"] for _s, payload in rows
-                for c in to_send_calls(str(chat), render("reply", _json(payload)))]
+    expected = [
+        c.kwargs["text"]
+        for _s, payload in rows
+        for c in to_send_calls(str(chat), render("reply", _json(payload)))
+    ]
     assert texts == expected

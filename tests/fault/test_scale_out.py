@@ -59,13 +59,27 @@ async def _seed_overdue_cases(url: str, fake) -> list[str]:  # type: ignore[no-u
             fake.add_chat(chat, first_name=f"居民{i}")
             async with db.uow() as uow:
                 person, _ = await uow.people.get_or_create_by_identity(
-                    ChannelIdentity("telegram", str(chat), str(chat)), display_name=f"居民{i}", at=past,
-                    new_id=str(uuid.uuid4()))
+                    ChannelIdentity("telegram", str(chat), str(chat)),
+                    display_name=f"居民{i}",
+                    at=past,
+                    new_id=str(uuid.uuid4()),
+                )
                 await uow.commit(past)
-            outcome = await cases.submit(SubmitRequest(
-                kind="case", code=code, requester_id=person.id, channel="telegram", chat_id=str(chat),
-                text=f"东坡路{i + 1}号门口垃圾堆了三天", address=f"东坡路{i + 1}号", grid=None, confidence=0.9,
-                update_key=f"seed:{i}"), check_duplicates=False)
+            outcome = await cases.submit(
+                SubmitRequest(
+                    kind="case",
+                    code=code,
+                    requester_id=person.id,
+                    channel="telegram",
+                    chat_id=str(chat),
+                    text=f"东坡路{i + 1}号门口垃圾堆了三天",
+                    address=f"东坡路{i + 1}号",
+                    grid=None,
+                    confidence=0.9,
+                    update_key=f"seed:{i}",
+                ),
+                check_duplicates=False,
+            )
             assert outcome.case is not None
             numbers.append(outcome.case.number)
     finally:
@@ -76,8 +90,9 @@ async def _seed_overdue_cases(url: str, fake) -> list[str]:  # type: ignore[no-u
 async def _settled(url: str, timeout_s: float = 40) -> None:
     """Until every due timer has fired and the outbox has nothing pending."""
     for _ in range(int(timeout_s / 0.5)):
-        due = await query(url, "SELECT count(*) FROM timers WHERE fired_at IS NULL AND NOT cancelled "
-                               "AND due_at <= now()")
+        due = await query(
+            url, "SELECT count(*) FROM timers WHERE fired_at IS NULL AND NOT cancelled AND due_at <= now()"
+        )
         pending = await query(url, "SELECT count(*) FROM outbox WHERE status = 'pending'")
         if due[0][0] == 0 and pending[0][0] == 0:
             return
@@ -98,23 +113,39 @@ async def test_two_webhook_processes_send_nothing_twice(tmp_path) -> None:  # ty
         bots = [BotProcess(fake, url, cfg, mode="webhook", log_path=wd / f"bot{i}.log") for i in range(2)]
         await asyncio.gather(*(b.start() for b in bots))
         try:
-            people = [Person(fake, RESIDENT_CHAT_BASE + i, rng.choice(texts.resident), random.Random(i),
-                             think_s=(0.1, 0.3), timeout_s=60, settle_s=1.2) for i in range(RESIDENTS)]
+            people = [
+                Person(
+                    fake,
+                    RESIDENT_CHAT_BASE + i,
+                    rng.choice(texts.resident),
+                    random.Random(i),
+                    think_s=(0.1, 0.3),
+                    timeout_s=60,
+                    settle_s=1.2,
+                )
+                for i in range(RESIDENTS)
+            ]
             numbers = await asyncio.gather(*(p.run_dialogue() for p in people))
             await _settled(url)
             await asyncio.sleep(1.0)  # a late double send would land now
         finally:
             await asyncio.gather(*(b.stop() for b in bots))
-        sent = await query(url, "SELECT chat_id, kind, external_message_id, CAST(payload AS TEXT) FROM outbox "
-                                "WHERE status = 'sent'")
+        sent = await query(
+            url,
+            "SELECT chat_id, kind, external_message_id, CAST(payload AS TEXT) FROM outbox "
+            "WHERE status = 'sent'",
+        )
         cases = await query(url, "SELECT number, chat_id FROM cases")
-        events = await query(url, "SELECT case_id, kind, note, CAST(data AS TEXT) FROM case_events "
-                                  "WHERE actor = 'system'")
+        events = await query(
+            url, "SELECT case_id, kind, note, CAST(data AS TEXT) FROM case_events WHERE actor = 'system'"
+        )
         timers = await query(url, "SELECT count(*) FROM timers WHERE fired_at IS NOT NULL")
         posted = dict(Counter(url for urls in fake.deliveries.values() for url in urls))
 
-    print(f"{len(fake.accepted())} updates over {posted}; {len(sent)} messages sent; {len(cases)} cases; "
-          f"{timers[0][0]} timers fired; {len(events)} system events")
+    print(
+        f"{len(fake.accepted())} updates over {posted}; {len(sent)} messages sent; {len(cases)} cases; "
+        f"{timers[0][0]} timers fired; {len(events)} system events"
+    )
     assert len(posted) == 2 and min(posted.values()) > 0, posted  # both processes took updates
     assert timers[0][0] >= SEEDED, "the seeded deadlines did not fire"
     # No case number issued twice, and one case per resident who finished a dialogue.
@@ -138,5 +169,7 @@ async def test_two_webhook_processes_send_nothing_twice(tmp_path) -> None:  # ty
     # The same text twice in one chat is not a double send when two sent rows say it (the exact count
     # above holds); seen for 【超时督办】 in one staff chat, cause not yet traced: printed, not failed.
     staff_texts = Counter((m.chat_id, m.text) for chat in staff.chats for m in fake.by_chat.get(chat, []))
-    print("texts repeated in a staff chat (each from its own outbox row):",
-          [t[1][:40] for t, k in staff_texts.items() if k > 1])
+    print(
+        "texts repeated in a staff chat (each from its own outbox row):",
+        [t[1][:40] for t, k in staff_texts.items() if k > 1],
+    )

@@ -16,8 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                     HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _id() -> str:
@@ -27,20 +30,47 @@ def _id() -> str:
 @st.composite
 def frames(draw: st.DrawFn) -> str | bytes:
     """One frame as sent on the socket: text (JSON or not) or binary."""
-    kind = draw(st.sampled_from(["text", "text", "button", "contact", "location", "media", "ack", "junk",
-                                 "binary", "value", "bad_id"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "text",
+                "text",
+                "button",
+                "contact",
+                "location",
+                "media",
+                "ack",
+                "junk",
+                "binary",
+                "value",
+                "bad_id",
+            ]
+        )
+    )
     if kind == "text":
         return json.dumps({"type": "text", "id": _id(), "text": draw(hostile_text)})
     if kind == "button":
         return json.dumps({"type": "button", "id": _id(), "data": draw(forged_callback)})
     if kind == "contact":
-        return json.dumps({"type": "contact", "id": _id(), "phone": draw(st.one_of(st.text(max_size=50),
-                                                                                  st.sampled_from(SQL)))})
+        return json.dumps(
+            {
+                "type": "contact",
+                "id": _id(),
+                "phone": draw(st.one_of(st.text(max_size=50), st.sampled_from(SQL))),
+            }
+        )
     if kind == "location":
-        return json.dumps({"type": "location", "id": _id(), "lat": draw(json_values), "lon": draw(json_values)})
+        return json.dumps(
+            {"type": "location", "id": _id(), "lat": draw(json_values), "lon": draw(json_values)}
+        )
     if kind == "media":
-        return json.dumps({"type": draw(st.sampled_from(["photo", "voice"])), "id": _id(),
-                           "ref": draw(st.one_of(st.text(max_size=40), st.just("photo_" + "A" * 22)))})
+        return json.dumps(
+            {
+                "type": draw(st.sampled_from(["photo", "voice"])),
+                "id": _id(),
+                "ref": draw(st.one_of(st.text(max_size=40), st.just("photo_" + "A" * 22))),
+            }
+        )
     if kind == "ack":
         return json.dumps({"type": "ack", "seq": draw(json_values)})
     if kind == "junk":
@@ -55,7 +85,10 @@ def frames(draw: st.DrawFn) -> str | bytes:
 async def _exchange(base: str, frame: str | bytes) -> list[dict[str, Any]]:
     """Open a fresh chat, send one frame, return what the server answers until it goes quiet."""
     got: list[dict[str, Any]] = []
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"{base}/ws?chat={secrets.token_urlsafe(16)}") as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{base}/ws?chat={secrets.token_urlsafe(16)}") as ws,
+    ):
         hello = await ws.receive_json(timeout=10)
         assert hello["type"] == "hello"
         try:
@@ -113,7 +146,10 @@ def test_every_frame_gets_a_clear_answer(live) -> None:  # type: ignore[no-untyp
 
 
 async def _flood(base: str, frame: str | bytes, count: int = 300) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http, http.ws_connect(f"{base}/ws?chat={secrets.token_urlsafe(16)}") as ws:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{base}/ws?chat={secrets.token_urlsafe(16)}") as ws,
+    ):
         await ws.receive_json(timeout=10)
         for _ in range(count):
             await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))

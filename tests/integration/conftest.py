@@ -29,8 +29,13 @@ TRANSCRIPTS: list[tuple[str, Transcript]] = []
 _failed: list[str] = []
 _xfailed: set[str] = set()  # a transcript of a known bug is not what the service does: left out of the page
 # The page reads by role: residents first, then the people who serve them, then voice.
-PAGE_ORDER = ("test_resident_telegram", "test_department_telegram", "test_grid_and_center_telegram",
-              "test_web_and_telegram", "test_voice_end_to_end")
+PAGE_ORDER = (
+    "test_resident_telegram",
+    "test_department_telegram",
+    "test_grid_and_center_telegram",
+    "test_web_and_telegram",
+    "test_voice_end_to_end",
+)
 
 
 @pytest.fixture
@@ -50,16 +55,18 @@ async def fake() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def svc(fake: FakeBotApi, tmp_path: Path, record: Transcript,
-              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
+async def svc(
+    fake: FakeBotApi, tmp_path: Path, record: Transcript, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Running]:
     monkeypatch.setattr("bot.app.build_parser", shared_parser)
     async with running_service(fake, tmp_path, record, monkeypatch) as running:
         yield running
 
 
 @pytest.fixture
-async def voice_svc(fake: FakeBotApi, tmp_path: Path, record: Transcript,
-                    monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
+async def voice_svc(
+    fake: FakeBotApi, tmp_path: Path, record: Transcript, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Running]:
     """The service with the real faster-whisper recognizer (its worker process loads Whisper base)."""
     monkeypatch.setattr("bot.app.build_parser", shared_parser)
     async with running_service(fake, tmp_path, record, monkeypatch, voice=True) as running:
@@ -87,6 +94,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "message is quoted, its buttons in 〔 〕 (⌨ = the big keyboard under the input field).",
         "",
     ]
+
     def place(item: tuple[int, tuple[str, Transcript]]) -> tuple[int, int]:
         module = item[1][0].split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
         return (PAGE_ORDER.index(module) if module in PAGE_ORDER else len(PAGE_ORDER), item[0])

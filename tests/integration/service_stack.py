@@ -109,8 +109,14 @@ class Running:
 
 
 @asynccontextmanager
-async def running_service(fake: FakeBotApi, folder: Path, record: Transcript, monkeypatch: pytest.MonkeyPatch,
-                          *, voice: bool = False) -> AsyncIterator[Running]:
+async def running_service(
+    fake: FakeBotApi,
+    folder: Path,
+    record: Transcript,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    voice: bool = False,
+) -> AsyncIterator[Running]:
     cfg = service_config(fake, folder, voice=voice)
     monkeypatch.setenv("DATABASE_URL", cfg.database.url)  # for the admin CLI, as an operator would set it
     clock = SteadyClock()

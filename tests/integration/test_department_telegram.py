@@ -23,7 +23,9 @@ async def report_street_light(resident: TgPerson, where: str = "东坡路社区 
 
 
 def short(svc: Running, code: str) -> str:
-    return department_name(svc.service.parts["catalog"], code).removeprefix("上城区").removeprefix("杭州市")[:10]
+    return (
+        department_name(svc.service.parts["catalog"], code).removeprefix("上城区").removeprefix("杭州市")[:10]
+    )
 
 
 async def test_staff_accept_resolve_survey_unsatisfied_reopens_then_satisfied_closes(svc: Running) -> None:
@@ -131,8 +133,11 @@ async def test_forged_and_stale_buttons_are_answered_and_change_nothing(svc: Run
     await mallory.press_data("drop table cases", "按钮已经失效")
     await mallory.press_data(f"acc|{number}|extra", "按钮已经失效")
     after = await svc.case(number)
-    assert (after.status, after.department, len(after.history)) == (before.status, before.department,
-                                                                     len(before.history))
+    assert (after.status, after.department, len(after.history)) == (
+        before.status,
+        before.department,
+        len(before.history),
+    )
     await staff.quiet()
     await owner.quiet()
 

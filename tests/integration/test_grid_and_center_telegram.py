@@ -9,7 +9,9 @@ from dispatch.lifecycle import CaseStatus
 from nlu.embedded import default_parser
 
 POTHOLE = "路面有个大坑，电瓶车骑过去差点摔倒"
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(256)) * 40  # a photo's bytes, as Telegram stores them
+JPEG = (
+    b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(256)) * 40
+)  # a photo's bytes, as Telegram stores them
 # Requests the classifier cannot place with confidence: the resident is offered the top 3 and 都不是.
 UNSURE = ("我妈八十多岁了，想请人上门做饭", "家里的事想找人帮忙弄一下", "有个事情想问问社区怎么办")
 
@@ -42,7 +44,9 @@ async def test_grid_worker_joins_reports_with_photo_grid_and_location_and_logs_v
     await li.say("/reports", number, "道路破损", buttons=[f"查看 {number}"])
     await li.say("/visit", "住户地址", buttons=["不记了"])
     await li.say("东坡路社区 3幢2单元301", "走访情况", buttons=["跳过"])
-    await li.say("独居老人，身体还好，提醒注意用电安全", "已记录", "本月已走访 1 户", "目标 30 户", "还差 29 户")
+    await li.say(
+        "独居老人，身体还好，提醒注意用电安全", "已记录", "本月已走访 1 户", "目标 30 户", "还差 29 户"
+    )
     await li.press("再记一户", "住户地址")
     await li.say("东坡路社区 4幢101", "走访情况")
     await li.press("跳过", "本月已走访 2 户", "还差 28 户")

@@ -42,7 +42,9 @@ async def test_grid_worker_reports_by_voice_on_telegram_and_a_resident_books_by_
     wang = svc.person("王网格", 3101)
     await wang.say(f"/start {code}", "网格员")
     name = catalog.case_types[label].name
-    await wang.voice(audio, seconds, "v09.ogg", "我听到的是：", "您要反映的是", name, buttons=["对，就办这个"])
+    await wang.voice(
+        audio, seconds, "v09.ogg", "我听到的是：", "您要反映的是", name, buttons=["对，就办这个"]
+    )
     await wang.press("对，就办这个")
     for _ in range(4):
         if "SC-" in wang.text:
@@ -82,4 +84,6 @@ async def test_grid_worker_reports_by_voice_on_telegram_and_a_resident_books_by_
         await mother.close()
     booked = await svc.case(number)
     assert booked.code == label and booked.channel == "web" and booked.department == "WSJ"
-    assert any(a.kind == "voice" and (a.recognizer or "").startswith("faster-whisper") for a in booked.attachments)
+    assert any(
+        a.kind == "voice" and (a.recognizer or "").startswith("faster-whisper") for a in booked.attachments
+    )

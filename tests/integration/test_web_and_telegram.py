@@ -36,4 +36,7 @@ async def test_a_web_resident_is_served_by_staff_on_telegram(svc: Running) -> No
         await page.press("非常满意", "谢谢您的评价")
         await page.close()
     case = await svc.case(number)
-    assert case.status is CaseStatus.CLOSED and (case.channel, case.chat_id) == ("web", chat_id_for(page.token))
+    assert case.status is CaseStatus.CLOSED and (case.channel, case.chat_id) == (
+        "web",
+        chat_id_for(page.token),
+    )

@@ -68,7 +68,9 @@ class Transcript:
 def telegram_said(msg: dict[str, Any]) -> Said:
     markup = msg.get("reply_markup") or {}
     rows = [[b["text"] for b in row] for row in markup.get("inline_keyboard", [])]
-    rows += [["⌨ " + (b if isinstance(b, str) else b["text"]) for b in row] for row in markup.get("keyboard", [])]
+    rows += [
+        ["⌨ " + (b if isinstance(b, str) else b["text"]) for b in row] for row in markup.get("keyboard", [])
+    ]
     text = msg.get("text") or msg.get("caption") or ""
     if msg.get("photo"):
         text = "🖼 " + text
@@ -79,8 +81,14 @@ def _labels(said: Iterable[Said]) -> list[str]:
     return [b for s in said for row in s.rows for b in row]
 
 
-def check(who: str, did: str, got: Sequence[Said], expect: Sequence[str], buttons: Sequence[str],
-          absent: Sequence[str] = ()) -> None:
+def check(
+    who: str,
+    did: str,
+    got: Sequence[Said],
+    expect: Sequence[str],
+    buttons: Sequence[str],
+    absent: Sequence[str] = (),
+) -> None:
     text = "\n".join(s.text for s in got)
     labels = _labels(got)
     where = f"{who} → {did or '(waiting)'}; the bot said:\n{text}\nbuttons: {labels}"
@@ -124,56 +132,93 @@ class TgPerson:
 
     # ---- what a person does ------------------------------------------------------------------
 
-    async def say(self, text: str, *expect: str, buttons: Sequence[str] = (), absent: Sequence[str] = (),
-                  timeout_s: float = STEP_TIMEOUT_S) -> None:
+    async def say(
+        self,
+        text: str,
+        *expect: str,
+        buttons: Sequence[str] = (),
+        absent: Sequence[str] = (),
+        timeout_s: float = STEP_TIMEOUT_S,
+    ) -> None:
         update = self.fake.send_text(self.chat, text, user_id=self.user_id, first_name=self.name)
         await self._answered(text, update, expect, buttons, absent, timeout_s)
 
-    async def press(self, label: str, *expect: str, buttons: Sequence[str] = (), absent: Sequence[str] = (),
-                    timeout_s: float = STEP_TIMEOUT_S) -> None:
+    async def press(
+        self,
+        label: str,
+        *expect: str,
+        buttons: Sequence[str] = (),
+        absent: Sequence[str] = (),
+        timeout_s: float = STEP_TIMEOUT_S,
+    ) -> None:
         """Press the button labelled ``label`` (exactly, else containing it) under the latest bot
         message that has one: an inline button, or a big keyboard button (text, contact, location)."""
         msg, button = self._find(label)
         did = f"〔{button['text']}〕"
         if "callback_data" in button:
-            update = self.fake.press_button(self.chat, msg["message_id"], button["callback_data"],
-                                            user_id=self.user_id, first_name=self.name)
+            update = self.fake.press_button(
+                self.chat,
+                msg["message_id"],
+                button["callback_data"],
+                user_id=self.user_id,
+                first_name=self.name,
+            )
         elif button.get("request_contact"):
             raise AssertionError("use share_phone() for the phone button")
         else:
-            update = self.fake.send_text(self.chat, button["text"], user_id=self.user_id, first_name=self.name)
+            update = self.fake.send_text(
+                self.chat, button["text"], user_id=self.user_id, first_name=self.name
+            )
         await self._answered(did, update, expect, buttons, absent, timeout_s)
 
-    async def press_data(self, data: str, *expect: str, buttons: Sequence[str] = (),
-                         timeout_s: float = STEP_TIMEOUT_S) -> None:
+    async def press_data(
+        self, data: str, *expect: str, buttons: Sequence[str] = (), timeout_s: float = STEP_TIMEOUT_S
+    ) -> None:
         """Send callback data the bot never drew for this person (forged, or copied from elsewhere)
         as if pressed under the latest bot message in this chat."""
         latest = self.fake.sent_to(self.chat)[-1]
-        update = self.fake.press_button(self.chat, latest["message_id"], data, user_id=self.user_id,
-                                        check=False, first_name=self.name)
+        update = self.fake.press_button(
+            self.chat, latest["message_id"], data, user_id=self.user_id, check=False, first_name=self.name
+        )
         await self._answered(f"(forged button data `{data}`)", update, expect, buttons, (), timeout_s)
 
     async def share_phone(self, phone: str, *expect: str, buttons: Sequence[str] = ()) -> None:
         # Telegram's contact button sits on the big keyboard; only it shares the person's own number.
-        assert any(b.startswith("⌨") and "电话" in b for b in self.labels()), f"no phone button: {self.labels()}"
+        assert any(b.startswith("⌨") and "电话" in b for b in self.labels()), (
+            f"no phone button: {self.labels()}"
+        )
         update = self.fake.share_contact(self.chat, phone, user_id=self.user_id, first_name=self.name)
         await self._answered(f"(shares own phone {phone})", update, expect, buttons, (), STEP_TIMEOUT_S)
 
-    async def photo(self, data: bytes, caption: str | None, *expect: str, buttons: Sequence[str] = ()) -> None:
-        update = self.fake.send_photo(self.chat, data, caption=caption, user_id=self.user_id, first_name=self.name)
+    async def photo(
+        self, data: bytes, caption: str | None, *expect: str, buttons: Sequence[str] = ()
+    ) -> None:
+        update = self.fake.send_photo(
+            self.chat, data, caption=caption, user_id=self.user_id, first_name=self.name
+        )
         await self._answered(f"(photo) {caption or ''}".strip(), update, expect, buttons, (), STEP_TIMEOUT_S)
 
     async def location(self, lat: float, lon: float, *expect: str, buttons: Sequence[str] = ()) -> None:
         update = self.fake.send_location(self.chat, lat, lon, user_id=self.user_id, first_name=self.name)
         await self._answered(f"(location {lat}, {lon})", update, expect, buttons, (), STEP_TIMEOUT_S)
 
-    async def voice(self, data: bytes, duration_s: int, clip: str, *expect: str, buttons: Sequence[str] = (),
-                    timeout_s: float = 120) -> None:
-        update = self.fake.send_voice(self.chat, data, duration=duration_s, user_id=self.user_id,
-                                      first_name=self.name)
+    async def voice(
+        self,
+        data: bytes,
+        duration_s: int,
+        clip: str,
+        *expect: str,
+        buttons: Sequence[str] = (),
+        timeout_s: float = 120,
+    ) -> None:
+        update = self.fake.send_voice(
+            self.chat, data, duration=duration_s, user_id=self.user_id, first_name=self.name
+        )
         await self._answered(f"(voice note {clip}, {duration_s} s)", update, expect, buttons, (), timeout_s)
 
-    async def expect(self, *expect: str, buttons: Sequence[str] = (), timeout_s: float = STEP_TIMEOUT_S) -> None:
+    async def expect(
+        self, *expect: str, buttons: Sequence[str] = (), timeout_s: float = STEP_TIMEOUT_S
+    ) -> None:
         """Wait for one message that comes on its own (a notification through the outbox relay) with
         every phrase and button. It may have come during this person's own last step (their survey
         answer closes the case, and the closing notice can beat the answer), so the search starts
@@ -190,8 +235,10 @@ class TgPerson:
             await self.fake.wait_until(lambda: match() is not None, timeout_s)
         except TimeoutError:
             got = [telegram_said(m) for m in self.fake.sent_to(self.chat)[self.window :]]
-            raise AssertionError(f"{self.name} never received one message with {expect} and buttons "
-                                 f"{buttons}; received:\n" + "\n---\n".join(s.text for s in got)) from None
+            raise AssertionError(
+                f"{self.name} never received one message with {expect} and buttons "
+                f"{buttons}; received:\n" + "\n---\n".join(s.text for s in got)
+            ) from None
         found = match()
         assert found is not None
         index, msg = found
@@ -249,14 +296,22 @@ class TgPerson:
         self.cursor = len(everything)
         self.record.steps.append(Step(self.name, did, [telegram_said(m) for m in self.last]))
 
-    async def _answered(self, did: str, update: dict[str, Any], expect: Sequence[str], buttons: Sequence[str],
-                        absent: Sequence[str], timeout_s: float) -> None:
+    async def _answered(
+        self,
+        did: str,
+        update: dict[str, Any],
+        expect: Sequence[str],
+        buttons: Sequence[str],
+        absent: Sequence[str],
+        timeout_s: float,
+    ) -> None:
         self.window = self.cursor
         try:
             await self.fake.wait_confirmed(update, timeout_s)  # handled: its direct answers are sent
         except TimeoutError:
-            raise AssertionError(f"{self.name} → {did}: the bot did not finish this update in {timeout_s} s") \
-                from None
+            raise AssertionError(
+                f"{self.name} → {did}: the bot did not finish this update in {timeout_s} s"
+            ) from None
         await self._wait(expect, buttons, timeout_s, did)
         await self._settle()
         self._take(did)
@@ -301,19 +356,29 @@ class WebPerson:
     async def press(self, label: str, *expect: str, buttons: Sequence[str] = ()) -> None:
         found = [b for f in self.last for row in f.get("buttons") or [] for b in row if label in b["label"]]
         assert found, f"{self.name}: no button {label!r} in {[web_said(f).rows for f in self.last]}"
-        await self._frame({"type": "button", "data": found[0]["data"]}, f"〔{found[0]['label']}〕", expect,
-                          buttons, STEP_TIMEOUT_S)
+        await self._frame(
+            {"type": "button", "data": found[0]["data"]},
+            f"〔{found[0]['label']}〕",
+            expect,
+            buttons,
+            STEP_TIMEOUT_S,
+        )
 
-    async def voice(self, data: bytes, clip: str, *expect: str, buttons: Sequence[str] = (),
-                    timeout_s: float = 120) -> None:
-        async with self.http.post(f"{self.base_url}/webchat/upload?kind=voice", data=data,
-                                  headers={"X-Chat-Token": self.token}) as r:
+    async def voice(
+        self, data: bytes, clip: str, *expect: str, buttons: Sequence[str] = (), timeout_s: float = 120
+    ) -> None:
+        async with self.http.post(
+            f"{self.base_url}/webchat/upload?kind=voice", data=data, headers={"X-Chat-Token": self.token}
+        ) as r:
             body = await r.json()
             assert r.status == 200, body
-        await self._frame({"type": "voice", "ref": body["ref"]}, f"(voice recording {clip})", expect, buttons,
-                          timeout_s)
+        await self._frame(
+            {"type": "voice", "ref": body["ref"]}, f"(voice recording {clip})", expect, buttons, timeout_s
+        )
 
-    async def expect(self, *expect: str, buttons: Sequence[str] = (), timeout_s: float = STEP_TIMEOUT_S) -> None:
+    async def expect(
+        self, *expect: str, buttons: Sequence[str] = (), timeout_s: float = STEP_TIMEOUT_S
+    ) -> None:
         """Wait for a reply frame that comes on its own (a notification) with every phrase and button."""
         assert self.ws is not None
         deadline = time.monotonic() + timeout_s
@@ -333,8 +398,9 @@ class WebPerson:
                 self.record.steps.append(Step(self.name, "", [said]))
                 return
 
-    async def _frame(self, frame: dict[str, Any], did: str, expect: Sequence[str], buttons: Sequence[str],
-                     timeout_s: float) -> None:
+    async def _frame(
+        self, frame: dict[str, Any], did: str, expect: Sequence[str], buttons: Sequence[str], timeout_s: float
+    ) -> None:
         assert self.ws is not None
         frame["id"] = secrets.token_urlsafe(12)
         await self.ws.send_json(frame)

@@ -33,12 +33,16 @@ SENTENCES = [
 ]
 
 
-@pytest.mark.parametrize(("char", "syllable"), [("沥", "li"), ("青", "qing"), ("绿", "lv"), ("行", "xing"), ("A", "")])
+@pytest.mark.parametrize(
+    ("char", "syllable"), [("沥", "li"), ("青", "qing"), ("绿", "lv"), ("行", "xing"), ("A", "")]
+)
 def test_a_character_has_one_toneless_syllable(char, syllable):
     assert char_syllable(char) == syllable
 
 
-@pytest.mark.parametrize(("syllable", "parts"), [("zhuang", ("zh", "uang")), ("an", ("", "an")), ("er", ("", "er"))])
+@pytest.mark.parametrize(
+    ("syllable", "parts"), [("zhuang", ("zh", "uang")), ("an", ("", "an")), ("er", ("", "er"))]
+)
 def test_syllables_split_into_initial_and_final(syllable, parts):
     assert split_syllable(syllable) == parts
 
@@ -73,7 +77,11 @@ def test_replaced_words_are_dictionary_words_that_sound_the_same():
         heard = noise(text)
         assert [char_syllable(c) for c in heard] == [char_syllable(c) for c in text]
         # a two-character word replaced whole: both characters differ and the pair is a dictionary word
-        pairs = [heard[i : i + 2] for i in range(len(text) - 1) if heard[i] != text[i] and heard[i + 1] != text[i + 1]]
+        pairs = [
+            heard[i : i + 2]
+            for i in range(len(text) - 1)
+            if heard[i] != text[i] and heard[i + 1] != text[i + 1]
+        ]
         assert pairs, f"no word replaced in {heard!r}"
         assert any(p in words for p in pairs), pairs
 

@@ -19,8 +19,9 @@ def parser() -> EmbeddedParser:
 
 
 async def test_parse_returns_top5_and_entities(parser: EmbeddedParser) -> None:
-    p = await parser.parse("我妈八十多了一个人住复兴社区，中午饭总是凑合，电话13857112233",
-                           now=datetime(2025, 3, 3, 10))
+    p = await parser.parse(
+        "我妈八十多了一个人住复兴社区，中午饭总是凑合，电话13857112233", now=datetime(2025, 3, 3, 10)
+    )
     assert p.kind is ParseKind.SERVICE
     assert len(p.ranking) == 5
     assert [r.confidence for r in p.ranking] == sorted((r.confidence for r in p.ranking), reverse=True)
@@ -62,8 +63,13 @@ def test_holdout_split_is_deterministic_and_disjoint() -> None:
 def test_predict_cli(parser: EmbeddedParser, tmp_path: Path) -> None:
     assert parser.model.labels  # trained and saved now, so the CLI only loads it
     out = subprocess.run(
-        [sys.executable, "-m", "nlu", "predict"], input="老人想要上门洗澡\n\n你好\n", capture_output=True,
-        text=True, cwd=ROOT, timeout=120, check=True,
+        [sys.executable, "-m", "nlu", "predict"],
+        input="老人想要上门洗澡\n\n你好\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
     )
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["text"] for r in rows] == ["老人想要上门洗澡", "你好"]
@@ -73,8 +79,16 @@ def test_predict_cli(parser: EmbeddedParser, tmp_path: Path) -> None:
 
 def test_eval_cli(tmp_path: Path) -> None:
     f = tmp_path / "t.yml"
-    f.write_text("items:\n  - text: 老人想要上门洗澡\n    label: YL002\n  - text: 今天股市怎么样\n    label: none\n",
-                 encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "nlu", "eval", str(f)], capture_output=True, text=True,
-                         cwd=ROOT, timeout=120, check=True)
+    f.write_text(
+        "items:\n  - text: 老人想要上门洗澡\n    label: YL002\n  - text: 今天股市怎么样\n    label: none\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "nlu", "eval", str(f)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
     assert "top-3" in out.stdout and "none" in out.stdout and "per category" in out.stdout

@@ -120,8 +120,16 @@ def test_no_time_in_plain_words(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("我妈腿不好", "母亲"), ("老伴住院了", "配偶"), ("奶奶一个人住", "祖母"), ("孩子发烧", "子女"),
-     ("王阿姨家", "王阿姨"), ("李大伯", "李大伯"), ("网格内陈某反映", "陈某"), ("老李说", "老李")],
+    [
+        ("我妈腿不好", "母亲"),
+        ("老伴住院了", "配偶"),
+        ("奶奶一个人住", "祖母"),
+        ("孩子发烧", "子女"),
+        ("王阿姨家", "王阿姨"),
+        ("李大伯", "李大伯"),
+        ("网格内陈某反映", "陈某"),
+        ("老李说", "老李"),
+    ],
 )
 def test_person(text: str, value: str) -> None:
     assert [e.value for e in found(text, "person")][:1] == [value]
@@ -134,8 +142,14 @@ def test_no_named_person_in_words(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("我妈八十多岁了", 80), ("八十多了", 80), ("他88岁卧床", 88), ("今年86", 86), ("我爸九十了", 90),
-     ("60周岁以上", 60)],
+    [
+        ("我妈八十多岁了", 80),
+        ("八十多了", 80),
+        ("他88岁卧床", 88),
+        ("今年86", 86),
+        ("我爸九十了", 90),
+        ("60周岁以上", 60),
+    ],
 )
 def test_age(text: str, value: int) -> None:
     assert [e.value for e in found(text, "age")] == [value]

@@ -27,8 +27,23 @@ CASES = [
     ("  前后空格  ", "前后空格"),
 ]
 
-UNCHANGED = ["一个人住", "等一下", "十分感谢", "万一摔了", "好一点了", "差一点", "一点点", "三天两头",
-             "一层灰", "十月怀胎", "一楼大厅", "一起去", "一百个放心", "说一不二", "五花八门"]
+UNCHANGED = [
+    "一个人住",
+    "等一下",
+    "十分感谢",
+    "万一摔了",
+    "好一点了",
+    "差一点",
+    "一点点",
+    "三天两头",
+    "一层灰",
+    "十月怀胎",
+    "一楼大厅",
+    "一起去",
+    "一百个放心",
+    "说一不二",
+    "五花八门",
+]
 
 
 @pytest.mark.parametrize(("raw", "expected"), CASES)
@@ -48,7 +63,9 @@ def test_never_raises_and_is_idempotent(text: str) -> None:
     assert normalize(once) == once
 
 
-_NUMERALISH = st.text(alphabet="零一二两三四五六七八九十百幺岁多了幢单元室号楼层点半分月日周下午上晚我妈住 ,，", max_size=30)
+_NUMERALISH = st.text(
+    alphabet="零一二两三四五六七八九十百幺岁多了幢单元室号楼层点半分月日周下午上晚我妈住 ,，", max_size=30
+)
 
 
 @settings(max_examples=600, deadline=None)

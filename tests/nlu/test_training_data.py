@@ -10,7 +10,11 @@ from nlu.training_data import read_dir, read_examples_file, read_rasa_nlu, strip
 @pytest.mark.parametrize(
     ("marked", "plain", "spans"),
     [
-        ("住[复兴社区](address)[3幢](address)", "住复兴社区3幢", [("address", 1, 5, "复兴社区"), ("address", 5, 7, "3幢")]),
+        (
+            "住[复兴社区](address)[3幢](address)",
+            "住复兴社区3幢",
+            [("address", 1, 5, "复兴社区"), ("address", 5, 7, "3幢")],
+        ),
         ("电话[13857112233](phone)", "电话13857112233", [("phone", 2, 13, "13857112233")]),
         ('[明天上午]{"entity": "time", "value": "x"}来', "明天上午来", [("time", 0, 4, "明天上午")]),
         ("[我妈](person:母亲)", "我妈", [("person", 0, 2, "我妈")]),
@@ -34,14 +38,21 @@ def test_read_rasa_nlu(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     ex = read_rasa_nlu(f)
-    assert [(e.text, e.label) for e in ex] == [("给我妈送饭", "YL001"), ("老人送饭", "YL001"), ("你好", "greet")]
+    assert [(e.text, e.label) for e in ex] == [
+        ("给我妈送饭", "YL001"),
+        ("老人送饭", "YL001"),
+        ("你好", "greet"),
+    ]
     assert ex[0].spans[0].text == "我妈"
 
 
 def test_read_examples_file_maps_none(tmp_path: Path) -> None:
     f = tmp_path / "t.yml"
-    f.write_text("items:\n  - text: 今天天气不错\n    label: none\n    speaker: resident\n"
-                 "  - text: 给老人送饭\n    label: YL001\n", encoding="utf-8")
+    f.write_text(
+        "items:\n  - text: 今天天气不错\n    label: none\n    speaker: resident\n"
+        "  - text: 给老人送饭\n    label: YL001\n",
+        encoding="utf-8",
+    )
     ex = read_examples_file(f)
     assert [(e.text, e.label) for e in ex] == [("今天天气不错", NONE_INTENT), ("给老人送饭", "YL001")]
     assert ex[0].speaker == "resident"

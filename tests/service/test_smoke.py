@@ -39,8 +39,9 @@ def test_service_starts_answers_health_and_stops_cleanly(tmp_path: Path) -> None
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     env.update(HTTP_PORT=str(port), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/smoke.db")
-    proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         body = wait_health(port, proc)
         assert body["status"] == "ok"

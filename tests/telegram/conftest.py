@@ -31,7 +31,6 @@ def echo() -> EchoBot:
     return EchoBot()
 
 
-
 @pytest.fixture
 async def polling_channel(fake: FakeBotApi, echo: EchoBot) -> AsyncIterator[ChannelFactory]:
     started: list[TelegramChannel] = []

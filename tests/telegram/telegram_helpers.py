@@ -29,10 +29,13 @@ class EchoBot:
 
     def answer(self, i: Inbound) -> Reply:
         if i.extra.get("command") == "start":
-            return Reply("欢迎", buttons=(
-                (Button("我的事项", "menu|my"), Button("怎么用", "menu|help")),
-                (Button("📱 留下我的电话", kind=ButtonKind.SHARE_PHONE),),
-            ))
+            return Reply(
+                "欢迎",
+                buttons=(
+                    (Button("我的事项", "menu|my"), Button("怎么用", "menu|help")),
+                    (Button("📱 留下我的电话", kind=ButtonKind.SHARE_PHONE),),
+                ),
+            )
         if i.text is not None and i.text.startswith("long:"):
             return Reply("\n".join(f"第{n}行 " + "字" * 90 for n in range(int(i.text[5:]))))
         if i.callback_data is not None:
@@ -49,12 +52,14 @@ class EchoBot:
 
 
 def section(fake: FakeBotApi, **kw: object) -> TelegramSection:
-    return TelegramSection(token=fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url,
-                           poll_timeout_s=1,
-                           rate_limit=RateLimitSection(per_chat_per_s=50, overall_per_s=500,
-                                                       per_group_per_min=600),
-                           **kw)  # type: ignore[arg-type]
-
+    return TelegramSection(
+        token=fake.token,
+        base_url=fake.base_url,
+        base_file_url=fake.base_file_url,
+        poll_timeout_s=1,
+        rate_limit=RateLimitSection(per_chat_per_s=50, overall_per_s=500, per_group_per_min=600),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 ChannelFactory = Callable[..., Awaitable[TelegramChannel]]

@@ -14,8 +14,9 @@ from tests.fakes.botapi import FakeBotApi
 OGG = b"OggS\x00\x02" + bytes(range(200))
 
 
-async def test_text_round_trip_and_commands_menu(fake: FakeBotApi, echo: EchoBot,
-                                                 polling_channel: ChannelFactory) -> None:
+async def test_text_round_trip_and_commands_menu(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     assert [c["command"] for c in fake.commands] == ["start", "help", "my", "cancel"]
     fake.send_text(USER, "我家水管漏水了")
@@ -27,22 +28,27 @@ async def test_text_round_trip_and_commands_menu(fake: FakeBotApi, echo: EchoBot
     assert got.at.tzinfo is not None
 
 
-async def test_command_entity_with_bot_name_and_mixed_buttons(fake: FakeBotApi, echo: EchoBot,
-                                                              polling_channel: ChannelFactory) -> None:
+async def test_command_entity_with_bot_name_and_mixed_buttons(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     fake.send_text(USER, f"/START@{fake.bot_username}")
     first, second = await fake.wait_for_replies(USER, 2)
     assert echo.seen[0].text == "/start" and echo.seen[0].extra["command"] == "start"
     # Telegram takes one markup per message: inline buttons on the answer, the phone button after it.
     assert first["text"] == "欢迎"
-    assert [b["callback_data"] for b in first["reply_markup"]["inline_keyboard"][0]] == ["menu|my", "menu|help"]
+    assert [b["callback_data"] for b in first["reply_markup"]["inline_keyboard"][0]] == [
+        "menu|my",
+        "menu|help",
+    ]
     kb = second["reply_markup"]
     assert kb["keyboard"][0][0]["request_contact"] is True
     assert kb["resize_keyboard"] is True and kb["one_time_keyboard"] is True
 
 
 async def test_callback_query_is_answered_and_reaches_the_conversation(
-        fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory) -> None:
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     fake.send_text(USER, "/start")
     menu, _ = await fake.wait_for_replies(USER, 2)
@@ -53,8 +59,9 @@ async def test_callback_query_is_answered_and_reaches_the_conversation(
     assert pressed.callback_data == "menu|my" and pressed.extra["message_id"] == str(menu["message_id"])
 
 
-async def test_own_contact_accepted_foreign_contact_refused(fake: FakeBotApi, echo: EchoBot,
-                                                           polling_channel: ChannelFactory) -> None:
+async def test_own_contact_accepted_foreign_contact_refused(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     fake.share_contact(USER, "+86 138-0571-0001")
     reply = await fake.wait_for_reply(USER)
@@ -65,8 +72,9 @@ async def test_own_contact_accepted_foreign_contact_refused(fake: FakeBotApi, ec
     assert [i.phone for i in echo.seen] == ["+8613805710001"]
 
 
-async def test_photo_largest_size_with_caption_and_location(fake: FakeBotApi, echo: EchoBot,
-                                                           polling_channel: ChannelFactory) -> None:
+async def test_photo_largest_size_with_caption_and_location(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     jpeg = b"\xff\xd8\xff" + b"x" * 5000
     fake.send_photo(USER, jpeg, caption="路灯坏了")
@@ -77,8 +85,9 @@ async def test_photo_largest_size_with_caption_and_location(fake: FakeBotApi, ec
     assert (await fake.wait_for_reply(USER))["text"] == "location 30.2489,120.1698"
 
 
-async def test_group_chat_messages_carry_the_sender(fake: FakeBotApi, echo: EchoBot,
-                                                    polling_channel: ChannelFactory) -> None:
+async def test_group_chat_messages_carry_the_sender(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     fake.send_text(GROUP, "/my", user_id=USER, chat_type="supergroup")
     await fake.wait_for_reply(GROUP)
@@ -86,8 +95,9 @@ async def test_group_chat_messages_carry_the_sender(fake: FakeBotApi, echo: Echo
     assert (got.chat_id, got.user_id, got.is_group) == (str(GROUP), str(USER), True)
 
 
-async def test_voice_note_downloaded_and_transcribed(fake: FakeBotApi, echo: EchoBot,
-                                                     polling_channel: ChannelFactory) -> None:
+async def test_voice_note_downloaded_and_transcribed(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     heard: list[bytes] = []
 
     async def transcribe(inbound: Inbound, audio: bytes) -> Inbound:
@@ -112,16 +122,18 @@ async def test_voice_note_downloaded_and_transcribed(fake: FakeBotApi, echo: Ech
     assert len(heard) == 1 and len(fake.calls_of("download")) == 1
 
 
-async def test_voice_without_recognizer_gets_a_polite_answer(fake: FakeBotApi, echo: EchoBot,
-                                                             polling_channel: ChannelFactory) -> None:
+async def test_voice_without_recognizer_gets_a_polite_answer(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     fake.send_voice(USER, OGG, duration=2)
     assert (await fake.wait_for_reply(USER))["text"] == TEXT_VOICE_OFF
     assert echo.seen == [] and not fake.calls_of("download")
 
 
-async def test_each_update_processed_once_across_restarts(fake: FakeBotApi, echo: EchoBot,
-                                                          polling_channel: ChannelFactory) -> None:
+async def test_each_update_processed_once_across_restarts(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     ch = await polling_channel()
     first = fake.send_text(USER, "一")
     await fake.wait_for_reply(USER)
@@ -136,7 +148,9 @@ async def test_each_update_processed_once_across_restarts(fake: FakeBotApi, echo
     assert str(first["update_id"] + 1) in offsets
 
 
-async def test_update_confirmed_only_after_processing(fake: FakeBotApi, polling_channel: ChannelFactory) -> None:
+async def test_update_confirmed_only_after_processing(
+    fake: FakeBotApi, polling_channel: ChannelFactory
+) -> None:
     release = asyncio.Event()
     seen: list[str | None] = []
 
@@ -155,8 +169,9 @@ async def test_update_confirmed_only_after_processing(fake: FakeBotApi, polling_
     await fake.wait_confirmed(u, timeout_s=5)
 
 
-async def test_chat_messages_handled_in_order(fake: FakeBotApi, echo: EchoBot,
-                                              polling_channel: ChannelFactory) -> None:
+async def test_chat_messages_handled_in_order(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     for n in range(20):
         fake.send_text(USER, str(n))
@@ -164,7 +179,9 @@ async def test_chat_messages_handled_in_order(fake: FakeBotApi, echo: EchoBot,
     assert [r["text"] for r in replies] == [f"echo {n}" for n in range(20)]
 
 
-async def test_429_waits_retry_after_and_delivers_once(fake: FakeBotApi, polling_channel: ChannelFactory) -> None:
+async def test_429_waits_retry_after_and_delivers_once(
+    fake: FakeBotApi, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     fake.fail_next("sendMessage", retry_after=1)
     fake.send_text(USER, "你好")
@@ -187,7 +204,8 @@ async def test_long_text_split_on_line_boundaries(fake: FakeBotApi, polling_chan
 
 
 async def test_conversation_error_gets_an_apology_and_the_bot_goes_on(
-        fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory) -> None:
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     echo.fail_on = "炸"
     await polling_channel()
     fake.send_text(USER, "炸")
@@ -196,12 +214,25 @@ async def test_conversation_error_gets_an_apology_and_the_bot_goes_on(
     assert (await fake.wait_for_reply(USER))["text"] == "echo 还在吗"
 
 
-async def test_unsupported_content_and_blocked_user(fake: FakeBotApi, echo: EchoBot,
-                                                   polling_channel: ChannelFactory) -> None:
+async def test_unsupported_content_and_blocked_user(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
-    fake._user_message(USER, None, "private", "用户", sticker={"file_id": "s1", "file_unique_id": "s1u", "width": 512, "height": 512,
-                                                           "is_animated": False, "is_video": False,
-                                                           "type": "regular"})
+    fake._user_message(
+        USER,
+        None,
+        "private",
+        "用户",
+        sticker={
+            "file_id": "s1",
+            "file_unique_id": "s1u",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    )
     assert "看不懂" in (await fake.wait_for_reply(USER))["text"]
     fake.block(USER)
     u = fake.send_text(USER, "拉黑以后")
@@ -214,7 +245,8 @@ async def test_unsupported_content_and_blocked_user(fake: FakeBotApi, echo: Echo
 
 
 async def test_an_unreadable_update_is_skipped_not_retried_forever(
-        fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory) -> None:
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
     await polling_channel()
     bad = fake._user_message(USER, None, "private", "用户", sticker={"file_id": "only-half-a-sticker"})
     fake.send_text(USER, "之后")

@@ -23,15 +23,21 @@ GROUP = -100555
 @pytest.fixture
 async def strict_fake() -> AsyncIterator[FakeBotApi]:
     """No burst allowance: sends in a chat closer than ~0.9 s get a 429 (network jitter allowed)."""
-    async with FakeBotApi(limits=Limits(per_chat_per_s=1.1, per_chat_burst=1, group_per_min=60, group_burst=1)) as server:
+    async with FakeBotApi(
+        limits=Limits(per_chat_per_s=1.1, per_chat_burst=1, group_per_min=60, group_burst=1)
+    ) as server:
         server.add_chat(CHAT)
         server.add_chat(GROUP, chat_type="group")
         yield server
 
 
 async def make_bot(fake: FakeBotApi) -> Bot:
-    bot = Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url,
-              request=HTTPXRequest(connection_pool_size=8))
+    bot = Bot(
+        fake.token,
+        base_url=fake.base_url,
+        base_file_url=fake.base_file_url,
+        request=HTTPXRequest(connection_pool_size=8),
+    )
     await bot.initialize()
     return bot
 

@@ -34,20 +34,29 @@ async def service(fake: FakeBotApi, echo: EchoBot) -> AsyncIterator[tuple[HttpSe
 
 
 def update_json(update_id: int, text: str = "伪造") -> dict:
-    return {"update_id": update_id, "message": {
-        "message_id": 1, "date": 1700000000, "text": text,
-        "chat": {"id": USER, "type": "private", "first_name": "x"},
-        "from": {"id": USER, "is_bot": False, "first_name": "x"}}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 1700000000,
+            "text": text,
+            "chat": {"id": USER, "type": "private", "first_name": "x"},
+            "from": {"id": USER, "is_bot": False, "first_name": "x"},
+        },
+    }
 
 
 async def post(server: HttpServer, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
-    async with aiohttp.ClientSession() as s, s.post(f"http://127.0.0.1:{server.port}{PATH}", data=body,
-                                                     headers=headers) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(f"http://127.0.0.1:{server.port}{PATH}", data=body, headers=headers) as r,
+    ):
         return r.status, await r.json()
 
 
-async def test_updates_arrive_by_webhook_with_the_secret(fake: FakeBotApi, echo: EchoBot,
-                                                         service: tuple[HttpServer, TelegramChannel]) -> None:
+async def test_updates_arrive_by_webhook_with_the_secret(
+    fake: FakeBotApi, echo: EchoBot, service: tuple[HttpServer, TelegramChannel]
+) -> None:
     assert fake.webhook is not None and fake.webhook.secret_token == SECRET
     assert fake.webhook.allowed_updates == ["message", "callback_query"]
     u = fake.send_text(USER, "/start")
@@ -60,7 +69,8 @@ async def test_updates_arrive_by_webhook_with_the_secret(fake: FakeBotApi, echo:
 
 
 async def test_forged_or_missing_secret_is_refused_and_nothing_processed(
-        fake: FakeBotApi, echo: EchoBot, service: tuple[HttpServer, TelegramChannel]) -> None:
+    fake: FakeBotApi, echo: EchoBot, service: tuple[HttpServer, TelegramChannel]
+) -> None:
     server, _ = service
     body = json.dumps(update_json(9001)).encode()
     ctype = {"Content-Type": "application/json"}
@@ -71,10 +81,20 @@ async def test_forged_or_missing_secret_is_refused_and_nothing_processed(
     assert echo.seen == [] and fake.sent_to(USER) == []
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe\x00binary", b"[1, 2]", b'{"update_id": "x"}',
-                                  b'{"update_id": 5, "message": {"text": 3}}', b""])
-async def test_malformed_bodies_get_400(fake: FakeBotApi, echo: EchoBot, body: bytes,
-                                        service: tuple[HttpServer, TelegramChannel]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"\xff\xfe\x00binary",
+        b"[1, 2]",
+        b'{"update_id": "x"}',
+        b'{"update_id": 5, "message": {"text": 3}}',
+        b"",
+    ],
+)
+async def test_malformed_bodies_get_400(
+    fake: FakeBotApi, echo: EchoBot, body: bytes, service: tuple[HttpServer, TelegramChannel]
+) -> None:
     server, _ = service
     status, answer = await post(server, body, {SECRET_HEADER: SECRET, "Content-Type": "application/json"})
     assert (status, answer["ok"]) == (400, False)
@@ -90,11 +110,15 @@ async def test_oversize_body_gets_413(echo: EchoBot, service: tuple[HttpServer, 
 
 
 async def test_a_valid_post_is_processed_once_and_answered_after_the_turn(
-        fake: FakeBotApi, echo: EchoBot, service: tuple[HttpServer, TelegramChannel]) -> None:
+    fake: FakeBotApi, echo: EchoBot, service: tuple[HttpServer, TelegramChannel]
+) -> None:
     server, _ = service
     fake.add_chat(USER)
-    status, _ = await post(server, json.dumps(update_json(9003, "直接")).encode(),
-                           {SECRET_HEADER: SECRET, "Content-Type": "application/json"})
+    status, _ = await post(
+        server,
+        json.dumps(update_json(9003, "直接")).encode(),
+        {SECRET_HEADER: SECRET, "Content-Type": "application/json"},
+    )
     assert status == 200
     # The turn was handled when the 200 came back (a crash before it means re-delivery); its reply
     # goes out from the chat's send queue, durable in the outbox where a real conversation runs.
