@@ -7,7 +7,8 @@ same harness then drives a bare python-telegram-bot echo bot for comparison.
 
 Figures: updates per second (closed loop: each person sends the next message 0.2-0.6 s after the
 reply), p50/p99 update-to-reply (the fake server's time from handing the update out in getUpdates
-to the bot's first sendMessage into that chat), peak RSS of the bot process; then a fixed-rate run
+to the bot's first sendMessage into that chat), the bot process's CPU time per update (user + system,
+from /proc, over the measured window), peak RSS of the bot process; then a fixed-rate run
 at ``--rate`` updates per second (paced; a person only ever has one message in flight).
 """
 
@@ -57,6 +58,11 @@ class Result:
     cases: int = 0
     lost: int = 0
     errors: int = 0
+    cpu_s: float = 0.0  # CPU the bot process used during the measured window
+
+    @property
+    def cpu_ms_per_update(self) -> float:
+        return 1000 * self.cpu_s / self.updates if self.updates else float("nan")
 
     @property
     def per_s(self) -> float:
@@ -154,6 +160,7 @@ async def run_one(
         if pacer:
             pacer.start()
         started = time.monotonic()
+        cpu_at_start = proc.cpu_s()
         stop_at = started + seconds
         loops = [
             asyncio.create_task(
@@ -165,6 +172,7 @@ async def run_one(
         ]
         done, pending = await asyncio.wait(loops, timeout=seconds + 60)
         res.seconds = time.monotonic() - started
+        res.cpu_s = proc.cpu_s() - cpu_at_start
         for t in pending:
             t.cancel()
         res.errors = sum(1 for t in done if t.exception() is not None)
@@ -190,13 +198,14 @@ def row(r: Result) -> str:
     lat = r.latency
     return (
         f"| {r.target} | {r.backend} | {r.mode} | {r.updates} | {r.per_s:.1f} | {lat.get('p50_ms', 0):.0f} | "
-        f"{lat.get('p99_ms', 0):.0f} | {lat.get('p99_from_injection_ms', 0):.0f} | {r.rss_mb:.0f} | {r.lost} |"
+        f"{lat.get('p99_ms', 0):.0f} | {lat.get('p99_from_injection_ms', 0):.0f} | {r.cpu_ms_per_update:.1f} | "
+        f"{r.rss_mb:.0f} | {r.lost} |"
     )
 
 
 HEADER = (
     "| target | database | load | updates | updates/s | p50 ms | p99 ms | p99 from injection ms | "
-    "peak RSS MB | replies lost |\n|---|---|---|---|---|---|---|---|---|---|"
+    "CPU ms/update | peak RSS MB | replies lost |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 

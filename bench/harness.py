@@ -69,7 +69,10 @@ async def fake_server(**kw: Any) -> AsyncIterator[ControlledBotApi]:
 async def database_url(backend: str, workdir: Path) -> AsyncIterator[str]:
     """A fresh, empty database: a SQLite file under ``workdir`` or a PostgreSQL schema dropped after."""
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{workdir / 'service.db'}"
+        # A new file each time: runs share the workdir, and a database left by an earlier run would
+        # already hold this run's update ids (the fake server numbers from 1 again), so every
+        # update would be dropped as a repeat and never answered.
+        yield f"sqlite+aiosqlite:///{workdir / f'service-{uuid.uuid4().hex[:10]}.db'}"
         return
     import asyncpg
 
@@ -356,6 +359,15 @@ class BotProcess:
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_s(self) -> float:
+        """CPU time (user + system) the process has used so far, from /proc."""
+        if self.proc is None:
+            return 0.0
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         return 0.0
 
     def kill(self) -> None:

@@ -283,6 +283,8 @@ async def serve(cfg: AppConfig, stop_event: asyncio.Event | None = None) -> None
 
 def run_service() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every Bot API request at INFO: two lines a turn under load, and nothing to act on.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         cfg = load_config()
     except ConfigError as e:

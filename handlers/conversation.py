@@ -31,6 +31,7 @@ from handlers.state import ConversationState, Step
 from handlers.texts import APOLOGY, CANCELLED_DIALOGUE, HELP, INPUT_PROBLEMS
 from handlers.turn import Turn
 from nlu.parse import Parser
+from storage.outbox import NewMessage
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -120,10 +121,13 @@ class ConversationService:
         """(person, saved state, first contact), or None for an update handled before."""
         channel = str(inbound.channel)
         async with self.deps.uow(read_only=True) as uow:
-            if key is not None and await uow.inbound.seen(channel, key):
+            # One query for the dedup check, who is speaking and the saved state (hot path).
+            seen, person_id, raw = await uow.conversations.turn_lookup(
+                channel, key, inbound.user_id, state_key
+            )
+            if seen:
                 return None
-            person = await uow.people.by_identity(channel, inbound.user_id)
-            raw = await uow.conversations.get(channel, state_key)
+            person = await uow.people.get(person_id) if person_id else None
         if person is not None:
             return person, raw, False
         if inbound.is_group:
@@ -165,18 +169,17 @@ class ConversationService:
         # Without an update key a turn cannot be re-delivered as the same turn; a random key still
         # makes its replies durable.
         base = inbound.update_key or f"once:{uuid.uuid4()}"
-        keyed = []
-        for i, out in enumerate(outgoing):
-            okey = f"{REPLY_KEY_PREFIX}{base}:{i}"
-            await uow.outbox.add(
-                channel=str(out.channel),
-                chat_id=out.chat_id,
-                kind=REPLY_KIND,
-                payload=reply_payload(out.reply),
-                idempotency_key=okey,
-                at=now + self.reply_grace,
+        keyed = [
+            dataclasses.replace(out, outbox_key=f"{REPLY_KEY_PREFIX}{base}:{i}")
+            for i, out in enumerate(outgoing)
+        ]
+        rows = [
+            NewMessage(
+                str(out.channel), out.chat_id, REPLY_KIND, reply_payload(out.reply), out.outbox_key or ""
             )
-            keyed.append(dataclasses.replace(out, outbox_key=okey))
+            for out in keyed
+        ]
+        await uow.outbox.add_many(rows, at=now + self.reply_grace)  # one statement for the whole turn
         return keyed
 
     async def _mark_handled(self, inbound: Inbound, key: str, apology: Outgoing) -> list[Outgoing]:

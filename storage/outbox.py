@@ -52,6 +52,17 @@ class OutboxMessage:
     external_message_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to queue with :meth:`OutboxRepository.add_many`."""
+
+    channel: str
+    chat_id: str
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+
+
 def backoff_delay(attempts: int) -> timedelta:
     """Delay before the next try after ``attempts`` failed tries: 5 s, 10 s, 20 s ... capped at 1 h."""
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
@@ -97,6 +108,29 @@ class OutboxRepository:
             .returning(outbox_t.c.id)
         )
         return (await self._session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def add_many(self, rows: list[NewMessage], *, at: datetime) -> None:
+        """Queue several pending messages due ``at`` in one statement (a turn's replies); a row
+        whose idempotency key exists already is skipped."""
+        if not rows:
+            return
+        values = [
+            {
+                "channel": r.channel,
+                "chat_id": str(r.chat_id),
+                "kind": r.kind,
+                "payload": r.payload,
+                "idempotency_key": r.idempotency_key,
+                "case_id": None,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
+            for r in rows
+        ]
+        stmt = dialect_insert(self._session, outbox_t).values(values)
+        await self._session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
 
     async def resolve(self, notification: Notification, case: Case | None) -> list[ChatRef]:
         """The chats a notification's recipient stands for right now."""

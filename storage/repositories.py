@@ -11,7 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog.model import DISPATCH_CENTER
@@ -380,27 +394,22 @@ class PeopleRepository:
             )
             for r in rows
         }
-        for pid, role in (
-            await self._session.execute(select(roles_t).where(roles_t.c.person_id.in_(ids)))
-        ).all():
-            people[pid].roles.add(Role(role))
-        for r in (
-            await self._session.execute(select(staff_t).where(staff_t.c.person_id.in_(ids)))
-        ).mappings():
-            people[r["person_id"]].department = r["department"]
-            people[r["person_id"]].is_department_lead = bool(r["is_lead"])
-        grid_rows = await self._session.execute(
-            select(grids_t).where(grids_t.c.person_id.in_(ids)).order_by(grids_t.c.grid)
-        )
-        for pid, grid in grid_rows.all():
-            people[pid].grids = (*people[pid].grids, grid)
-        ident_rows = await self._session.execute(
-            select(identities_t).where(identities_t.c.person_id.in_(ids))
-        )
-        for r in ident_rows.mappings():
-            people[r["person_id"]].identities.append(
-                ChannelIdentity(r["channel"], r["external_user_id"], r["chat_id"])
-            )
+        # Roles, staff post, grids and identities in one round trip: loading a person is on every
+        # turn's path, and each query costs a hop to the driver (on SQLite, to its thread).
+        grids: dict[str, list[str]] = {}
+        for kind, pid, a, b, c in (await self._session.execute(_PERSON_PARTS, {"ids": list(ids)})).all():
+            person = people[pid]
+            if kind == "role":
+                person.roles.add(Role(a))
+            elif kind == "staff":
+                person.department = a
+                person.is_department_lead = b == "1"
+            elif kind == "grid":
+                grids.setdefault(pid, []).append(a)
+            else:
+                person.identities.append(ChannelIdentity(a, b, c))
+        for pid, gs in grids.items():
+            people[pid].grids = tuple(sorted(gs))
         return list(people.values())
 
     async def chats_for(self, person_ids: Iterable[str]) -> list[ChatRef]:
@@ -563,6 +572,16 @@ class ConversationRepository:
         state = row.scalar_one_or_none()
         return dict(state) if state is not None else None
 
+    async def turn_lookup(
+        self, channel: str, update_key: str | None, user_id: str, state_key: str
+    ) -> tuple[bool, str | None, dict[str, Any] | None]:
+        """In one query, what a turn needs first: (update ``update_key`` handled before?, the id of
+        the person behind ``user_id``, the saved state of ``state_key``)."""
+        params = {"channel": channel, "key": update_key or "", "user": user_id, "state_key": str(state_key)}
+        row = (await self._session.execute(_TURN_LOOKUP, params)).one()
+        seen = update_key is not None and bool(row[0])
+        return seen, row[1], dict(row[2]) if row[2] is not None else None
+
     async def put(self, channel: str, chat_id: str, state: dict[str, Any], at: datetime) -> None:
         stmt = dialect_insert(self._session, conversations_t).values(
             channel=channel, chat_id=str(chat_id), state=state, updated_at=at
@@ -579,6 +598,66 @@ class ConversationRepository:
                 conversations_t.c.channel == channel, conversations_t.c.chat_id == str(chat_id)
             )
         )
+
+
+def _person_parts_statement() -> Any:
+    """(kind, person_id, a, b, c) rows for the people in ``:ids``: ``role`` (role), ``staff``
+    (department, "1" if lead), ``grid`` (grid) and ``ident`` (channel, external user id, chat id)."""
+    ids: Any = bindparam("ids", expanding=True)
+    text_null = cast(null(), String)
+    return union_all(
+        select(literal_column("'role'"), roles_t.c.person_id, roles_t.c.role, text_null, text_null).where(
+            roles_t.c.person_id.in_(ids)
+        ),
+        select(
+            literal_column("'staff'"),
+            staff_t.c.person_id,
+            staff_t.c.department,
+            case((staff_t.c.is_lead, literal_column("'1'")), else_=literal_column("'0'")),
+            text_null,
+        ).where(staff_t.c.person_id.in_(ids)),
+        select(literal_column("'grid'"), grids_t.c.person_id, grids_t.c.grid, text_null, text_null).where(
+            grids_t.c.person_id.in_(ids)
+        ),
+        select(
+            literal_column("'ident'"),
+            identities_t.c.person_id,
+            identities_t.c.channel,
+            identities_t.c.external_user_id,
+            identities_t.c.chat_id,
+        ).where(identities_t.c.person_id.in_(ids)),
+    )
+
+
+def _turn_lookup_statement() -> Any:
+    seen = (
+        select(inbound_t.c.id)
+        .where(inbound_t.c.channel == bindparam("channel"), inbound_t.c.update_id == bindparam("key"))
+        .exists()
+    )
+    person = (
+        select(identities_t.c.person_id)
+        .where(
+            identities_t.c.channel == bindparam("channel"),
+            identities_t.c.external_user_id == bindparam("user"),
+        )
+        .scalar_subquery()
+    )
+    state = (
+        select(conversations_t.c.state)
+        .where(
+            conversations_t.c.channel == bindparam("channel"),
+            conversations_t.c.chat_id == bindparam("state_key"),
+        )
+        .scalar_subquery()
+    )
+    return select(seen, person, state)
+
+
+# Built once: these run on every turn, and a statement object built per call costs its construction
+# and its cache-key walk each time (SQLAlchemy memoizes both on the object).
+_PERSON_PARTS = _person_parts_statement()
+_TURN_LOOKUP = _turn_lookup_statement()
 
 
 @dataclass(frozen=True, slots=True)

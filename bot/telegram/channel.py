@@ -14,6 +14,7 @@ key, and whatever a failed send or a crash leaves unreported the outbox relay se
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -28,7 +29,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.config import TelegramSection
 from bot.senders import DeliveryError, Sender
-from bot.telegram.convert import Rejected, to_inbound
+from bot.telegram.convert import MAX_TEXT, Rejected, to_inbound
 from bot.telegram.polling import UpdatePoller, chat_key
 from bot.telegram.sender import TelegramSender
 from handlers.messages import Channel, Inbound, Outgoing, Reply
@@ -60,6 +61,7 @@ TEXT_VOICE_FAILED = "没听清这条语音，请再说一遍，或者打字告�
 TEXT_VOICE_TOO_LONG = "这条语音超过 {limit} 秒了，请分成短一点的几条再发，或者打字告诉我。"
 TEXT_VOICE_BUSY = "现在语音有点多，请过一会儿再发，或者直接打字告诉我。"
 TEXT_APOLOGY = "抱歉，系统刚才出了点问题，请稍后再试。"
+MERGE_SEPARATOR = "\n\n"
 DRAIN_TIMEOUT_S = 10.0  # at stop, how long queued replies may take; the relay sends any left over
 
 
@@ -253,12 +255,12 @@ class TelegramChannel:
     async def _deliver_all(self, outgoing: Sequence[Outgoing]) -> None:
         sent: dict[str, str | None] = {}
         try:
-            for out in outgoing:
+            for out, keys in merge_replies(outgoing):
                 ok, external_id = await self.deliver(out)
                 if not ok:
                     break  # keep the order: the relay sends this one and the rest after the grace period
-                if out.outbox_key is not None:
-                    sent[out.outbox_key] = external_id
+                for key in keys:
+                    sent[key] = external_id
         finally:
             if sent and self.on_delivered is not None:
                 self.on_delivered(sent)
@@ -373,6 +375,43 @@ class TelegramChannel:
             return _json({"ok": False, "error": "not an update"}, 400)
         await self.process(update)
         return _json({"ok": True}, 200)
+
+
+def _mergeable(first: Outgoing, second: Outgoing) -> bool:
+    a, b = first.reply, second.reply
+    return (
+        first.channel is Channel.TELEGRAM
+        and second.channel is Channel.TELEGRAM
+        and first.chat_id == second.chat_id
+        and not a.buttons
+        and a.photo_ref is None
+        and not a.remove_keyboard
+        and b.photo_ref is None
+        and bool(a.text.strip())
+        and len(a.text) + len(MERGE_SEPARATOR) + len(b.text) <= MAX_TEXT
+    )
+
+
+def merge_replies(outgoing: Sequence[Outgoing]) -> list[tuple[Outgoing, list[str]]]:
+    """A turn's Telegram replies as fewer messages: a plain text (no buttons, no photo) is joined
+    to the next reply's text with a blank line, within one message's length. Each message comes
+    with the outbox keys it stands for (all marked sent with its message id).
+
+    Fewer messages is fewer waits on Telegram's per-chat limit, and one message is easier to read
+    than a string of them. Only the direct send merges: a reply the relay sends later (after a
+    failed send or a crash) goes as it was written, so no reply is lost or repeated by merging.
+    """
+    merged: list[tuple[Outgoing, list[str]]] = []
+    for out in outgoing:
+        keys = [out.outbox_key] if out.outbox_key is not None else []
+        if merged and _mergeable(merged[-1][0], out):
+            prev, prev_keys = merged[-1]
+            text = prev.reply.text + MERGE_SEPARATOR + out.reply.text if out.reply.text else prev.reply.text
+            joined = dataclasses.replace(out, reply=dataclasses.replace(out.reply, text=text))
+            merged[-1] = (joined, prev_keys + keys)
+        else:
+            merged.append((out, keys))
+    return merged
 
 
 def _json(body: dict[str, Any], status: int) -> web.Response:

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 _MAX_LIMITERS = 10_000  # chats with a limiter kept in memory; idle ones are dropped first
 PER_CHAT_BURST = 3
 """Messages a chat may get at once before the per-chat rate applies. Telegram tolerates short
-bursts in one chat; most turns are two messages (text with inline buttons, then the big keyboard),
-and with a bucket of one the second waited a whole second."""
+bursts in one chat; a turn can be two messages (text with inline buttons, then the big keyboard;
+plain texts are merged into the next reply, ``bot.telegram.channel.merge_replies``), and with a
+bucket of one the second waited a whole second."""
 
 
 class ChatLimiters:
