@@ -81,3 +81,15 @@ async def db_url(
             await conn.execute(f"DROP SCHEMA {schema} CASCADE")
         finally:
             await conn.close()
+
+
+@pytest.fixture
+async def db(db_url: str):  # type: ignore[no-untyped-def]
+    """A migrated database on each backend (suites that want SQLite only override it)."""
+    from storage.database import Database
+
+    database = await Database.open(db_url)
+    try:
+        yield database
+    finally:
+        await database.dispose()

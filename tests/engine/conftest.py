@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from engine_helpers import Clock, Team, make_team
 
@@ -9,15 +7,6 @@ from catalog.loader import load_catalog
 from catalog.model import Catalog
 from handlers.cases import CaseService
 from storage.database import Database
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = await Database.open(db_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ async def db(tmp_path) -> AsyncIterator[Database]:  # type: ignore[no-untyped-de
 
 @pytest.fixture
 async def backend_db(db_url: str) -> AsyncIterator[Database]:
+    """The root conftest's `db` on each backend (this folder's `db` is SQLite only)."""
     database = await Database.open(db_url)
     try:
         yield database
