@@ -594,8 +594,15 @@ class FakeBotApi:
                     async with asyncio.timeout(self.webhook_retry_s):
                         await self._changed.wait()
 
+    def _posting(self, w: _Webhook, uid: int) -> None:
+        """Called as an update is POSTed to a webhook (a subclass may record it)."""
+
+    def _confirmed(self, uid: int) -> None:
+        """Called when a webhook answered 2xx for an update (a subclass may record it)."""
+
     async def _post_update(self, w: _Webhook, u: _Injected) -> None:
         uid = u.update["update_id"]
+        self._posting(w, uid)
         headers = {"Content-Type": "application/json"}
         if w.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = w.secret_token
@@ -616,6 +623,7 @@ class FakeBotApi:
         if ok:
             self._pending = [p for p in self._pending if p.update["update_id"] != uid]
             self.confirmed_offset = max(self.confirmed_offset, uid + 1)
+            self._confirmed(uid)
         else:
             await asyncio.sleep(self.webhook_retry_s)  # Telegram retries later, not at once
         self._in_flight.discard(uid)

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
-from tests.fakes.botapi import ApiError, FakeBotApi, _allowed, _Injected, _int, _Webhook
+from tests.fakes.botapi import ApiError, FakeBotApi, _allowed, _int, _Webhook
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,35 +187,12 @@ class ControlledBotApi(FakeBotApi):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), self.webhook_retry_s)
 
-    async def _post_update(self, w: _Webhook, u: _Injected) -> None:
-        uid = u.update["update_id"]
+    def _posting(self, w: _Webhook, uid: int) -> None:
         self.handed_at.setdefault(uid, time.monotonic())
         self.deliveries[uid].append(w.url)
-        headers = {"Content-Type": "application/json"}
-        if w.secret_token:
-            headers["X-Telegram-Bot-Api-Secret-Token"] = w.secret_token
-        ok = False
-        u.delivered += 1
-        w.attempts += 1
-        try:
-            assert self._client is not None
-            async with self._client.post(
-                w.url, data=json.dumps(u.update), headers=headers, timeout=aiohttp.ClientTimeout(total=60)
-            ) as resp:
-                await resp.read()
-                ok = 200 <= resp.status < 300
-                if not ok:
-                    w.last_error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
-        except (aiohttp.ClientError, TimeoutError) as e:
-            w.last_error = f"Connection failed: {type(e).__name__}"
-        if ok:
-            self._pending = [x for x in self._pending if x.update["update_id"] != uid]
-            self.confirmed_offset = max(self.confirmed_offset, uid + 1)
-            self._mark_handled(uid, time.monotonic())
-        else:
-            await asyncio.sleep(self.webhook_retry_s)
-        self._in_flight.discard(uid)
-        await self._notify()
+
+    def _confirmed(self, uid: int) -> None:
+        self._mark_handled(uid, time.monotonic())
 
     def drop_webhook(self, url: str) -> None:
         """A bot process behind ``url`` is gone: the balancer stops sending to it."""
