@@ -124,7 +124,10 @@ async def run_one(
             await seed_staff(url, fake)
             await seed_grid_workers(url, fake, chats[:n_grid])
             proc = BotProcess(
-                fake, url, write_config(wd, overall_per_s=OVERALL_PER_S), log_path=wd / f"bot-{backend}.log"
+                fake,
+                url,
+                write_config(wd, overall_per_s=OVERALL_PER_S, per_chat_per_s=1000),
+                log_path=wd / f"bot-{backend}.log",
             )
         await proc.start()
         pacer = Pacer(rate) if rate else None

@@ -50,6 +50,9 @@ class TelegramSection(_Section):
     webhook_path: str = "/telegram/webhook"
     webhook_url: str | None = None
     poll_timeout_s: float = 10
+    # aiohttp: our transport for PTB (bot.telegram.aiohttp_request), several times cheaper per call.
+    # httpx: PTB's own; it reads HTTPS_PROXY from the environment, for a bot that needs a proxy.
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     rate_limit: RateLimitSection = RateLimitSection()
     # Secrets: only ever filled from the environment.
     token: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy.engine import URL
@@ -25,6 +26,9 @@ class Database:
         self.read_sessions: async_sessionmaker[AsyncSession] = create_session_factory(
             self.engine, read_only=True
         )
+        # SQLite has one writer at a time: this process's writers queue here, not in SQLite's
+        # sleeping busy handler (storage.uow.UnitOfWork). PostgreSQL writers run side by side.
+        self._write_gate = asyncio.Lock() if self.backend == "sqlite" else None
 
     @classmethod
     async def open(
@@ -46,7 +50,9 @@ class Database:
         Do not write in a read-only unit of work: on SQLite its commit may fail with
         "database is locked" when another writer committed since it began.
         """
-        return UnitOfWork(self.read_sessions if read_only else self.sessions)
+        if read_only:
+            return UnitOfWork(self.read_sessions)
+        return UnitOfWork(self.sessions, write_gate=self._write_gate)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

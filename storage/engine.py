@@ -10,6 +10,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from storage.sqlite_onetrip import onetrip_dbapi
+
 DEFAULT_URL = "sqlite+aiosqlite:///var/data/service.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "shangcheng_read_only"
@@ -49,6 +51,7 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:
         path = _sqlite_file(u)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("module", onetrip_dbapi())  # one thread trip per statement (storage.sqlite_onetrip)
         engine = _create_async_engine(u, **kwargs)
         _install_sqlite_hooks(engine)
         return engine

@@ -13,7 +13,7 @@ from dispatch.case import Case
 from dispatch.notifications import Notification, RecipientKind
 from dispatch.people import ChatRef
 from storage.repositories import PeopleRepository
-from storage.sql import dialect_insert, table
+from storage.sql import dialect_insert, dialect_name, insert_for, prebuilt, table
 
 outbox_t = table("outbox")
 
@@ -129,8 +129,10 @@ class OutboxRepository:
             }
             for r in rows
         ]
-        stmt = dialect_insert(self._session, outbox_t).values(values)
-        await self._session.execute(stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]))
+        # One statement kept per dialect, the rows as parameters: cached, where a multi-row
+        # VALUES literal was compiled anew on every turn.
+        stmt = prebuilt(dialect_name(self._session), _add_many_statement)
+        await self._session.execute(stmt, values)
 
     async def resolve(self, notification: Notification, case: Case | None) -> list[ChatRef]:
         """The chats a notification's recipient stands for right now."""
@@ -295,3 +297,8 @@ class OutboxRepository:
         """When the earliest pending message becomes due (lets the relay sleep until then)."""
         stmt = select(func.min(outbox_t.c.next_attempt_at)).where(and_(outbox_t.c.status == PENDING))
         return (await self._session.execute(stmt)).scalar_one_or_none()
+
+
+def _add_many_statement(dialect: str) -> Any:
+    """Queue pending messages, skipping known idempotency keys (OutboxRepository.add_many)."""
+    return insert_for(dialect, outbox_t).on_conflict_do_nothing(index_elements=["idempotency_key"])

@@ -35,7 +35,7 @@ from dispatch.numbering import format_case_number, local_day
 from dispatch.people import ChannelIdentity, ChatRef, Invite, Person, Role
 from storage.errors import ConcurrencyError
 from storage.mapping import case_from_row, case_to_values, event_from_row, event_to_values
-from storage.sql import dialect_insert, table
+from storage.sql import dialect_insert, dialect_name, insert_for, prebuilt, table
 
 if TYPE_CHECKING:
     from storage.outbox import OutboxRepository
@@ -524,13 +524,9 @@ class InboundRepository:
         Call it first in the transaction that handles the update: with two processes the second
         waits for the first to commit and then gets False.
         """
-        stmt = (
-            dialect_insert(self._session, inbound_t)
-            .values(channel=channel, update_id=str(update_id), case_id=case_id, processed_at=at)
-            .on_conflict_do_nothing()
-            .returning(inbound_t.c.id)
-        )
-        return (await self._session.execute(stmt)).scalar_one_or_none() is not None
+        stmt = prebuilt(dialect_name(self._session), _record_statement)
+        params = {"channel": channel, "update_id": str(update_id), "case_id": case_id, "processed_at": at}
+        return (await self._session.execute(stmt, params)).scalar_one_or_none() is not None
 
     async def link_case(self, channel: str, update_id: str | int, case_id: str) -> None:
         """Note which case a recorded update created."""
@@ -583,14 +579,9 @@ class ConversationRepository:
         return seen, row[1], dict(row[2]) if row[2] is not None else None
 
     async def put(self, channel: str, chat_id: str, state: dict[str, Any], at: datetime) -> None:
-        stmt = dialect_insert(self._session, conversations_t).values(
-            channel=channel, chat_id=str(chat_id), state=state, updated_at=at
-        )
-        await self._session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["channel", "chat_id"], set_={"state": state, "updated_at": at}
-            )
-        )
+        stmt = prebuilt(dialect_name(self._session), _put_state_statement)
+        params = {"channel": channel, "chat_id": str(chat_id), "state": state, "updated_at": at}
+        await self._session.execute(stmt, params)
 
     async def delete(self, channel: str, chat_id: str) -> None:
         await self._session.execute(
@@ -658,6 +649,20 @@ def _turn_lookup_statement() -> Any:
 # and its cache-key walk each time (SQLAlchemy memoizes both on the object).
 _PERSON_PARTS = _person_parts_statement()
 _TURN_LOOKUP = _turn_lookup_statement()
+
+
+def _record_statement(dialect: str) -> Any:
+    """Claim an update: its values come as execute parameters (InboundRepository.record)."""
+    return insert_for(dialect, inbound_t).on_conflict_do_nothing().returning(inbound_t.c.id)
+
+
+def _put_state_statement(dialect: str) -> Any:
+    """Upsert a chat's state: its values come as execute parameters (ConversationRepository.put)."""
+    stmt = insert_for(dialect, conversations_t)
+    return stmt.on_conflict_do_update(
+        index_elements=["channel", "chat_id"],
+        set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -21,3 +23,23 @@ def dialect_insert(session: AsyncSession, t: Table) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(t)
     return sqlite.insert(t)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert_for(dialect: str, t: Table) -> Any:
+    """``dialect_insert`` by dialect name, for statements built once and kept (see :func:`prebuilt`)."""
+    return postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)
+
+
+@cache
+def prebuilt(dialect: str, build: Callable[[str], Any]) -> Any:
+    """``build(dialect)``'s statement, built once per dialect and kept.
+
+    For statements run on every turn: a statement built per call costs its construction and its
+    cache-key walk each time (SQLAlchemy memoizes both on the object). Give the values as execute
+    parameters, not as literals in the statement, or every call compiles it anew.
+    """
+    return build(dialect)

@@ -29,6 +29,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.config import TelegramSection
 from bot.senders import DeliveryError, Sender
+from bot.telegram.aiohttp_request import use_aiohttp
 from bot.telegram.convert import MAX_TEXT, Rejected, to_inbound
 from bot.telegram.polling import UpdatePoller, chat_key
 from bot.telegram.sender import TelegramSender
@@ -129,14 +130,16 @@ class TelegramChannel:
         self.concurrency = concurrency
         self.on_delivered = on_delivered
         self.sends = ChatSendQueues()
-        self.app: Application[Any, Any, Any, Any, Any, Any] = (
+        builder = (
             ApplicationBuilder()
             .token(cfg.token)
             .base_url(cfg.base_url)
             .base_file_url(cfg.file_url)
             .updater(None)  # polling is ours (bot.telegram.polling), webhooks come through aiohttp
-            .build()
         )
+        if cfg.http_client == "aiohttp":
+            builder = use_aiohttp(builder)
+        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self.on_update))
         self.app.add_error_handler(self.on_error)
         self.sender = TelegramSender(self.app.bot, cfg.rate_limit)

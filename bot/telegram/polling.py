@@ -58,7 +58,7 @@ class UpdatePoller:
         self.timeout_s = timeout_s
         self.batch_limit = batch_limit
         self.max_backoff_s = max_backoff_s
-        # Chats handled at once. Past a few, more is slower: httpx's connection pool gets slow with
+        # Chats handled at once. Past a few, more is slower: httpx's connection pool got slow with
         # many requests waiting, and the CPU is shared (measured: docs/telegram.md).
         self._slots = asyncio.Semaphore(concurrency)
         self.offset: int | None = None

@@ -1,0 +1,134 @@
+"""SQLAlchemy's aiosqlite adapter with one trip to aiosqlite's thread per statement.
+
+aiosqlite runs each call on its own thread and wakes the event loop with the result. SQLAlchemy's
+adapter makes four such calls per statement (open a cursor, execute, fetch the rows, close the
+cursor); SQLite itself needs microseconds for our statements, so under load the bot spent more of
+its event loop on those wake-ups than on the SQL (docs/performance.md). The cursor here does the
+four steps in one function on aiosqlite's thread: one trip per statement, rows, description,
+rowcount and lastrowid brought back together. Everything else (transactions, errors, pooling,
+the connection and its thread) is SQLAlchemy's and aiosqlite's own.
+
+Used through ``create_async_engine(url, module=onetrip_dbapi())`` (storage.engine). It builds on
+SQLAlchemy 2.1's adapter classes, hence the version pin in pyproject.toml; tests/storage runs the
+whole repository suite on it.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util import EMPTY_DICT
+from sqlalchemy.util.concurrency import await_
+
+_Outcome = tuple[Any, list[Any], int, Any]  # description, rows, rowcount, lastrowid
+
+
+def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
+    """On aiosqlite's thread: the whole statement, start to finish."""
+    cursor = conn.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    """A buffered cursor whose ``execute`` is one trip to the connection's thread."""
+
+    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
+
+    def __init__(self, adapt_connection: Any) -> None:  # no driver cursor is opened
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection
+        self._cursor = None  # type: ignore[assignment]
+        self._soft_closed_memoized = EMPTY_DICT
+        self._rows = collections.deque()
+        self._description: Any = None
+        self._rowcount = -1
+        self._lastrowid: Any = None
+        self._arraysize = 1
+
+    @property
+    def description(self) -> Any:
+        return self._description
+
+    @property
+    def rowcount(self) -> int:
+        return self._rowcount
+
+    @property
+    def lastrowid(self) -> Any:
+        return self._lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
+
+    async def _async_soft_close(self) -> None:
+        return  # the driver cursor was closed on the thread already; the rows stay buffered
+
+    def close(self) -> None:
+        self._rows.clear()
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        try:
+            return await_(self._trip(operation, parameters, many=False))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    def executemany(self, operation: Any, seq_of_parameters: Sequence[Any]) -> Any:
+        try:
+            return await_(self._trip(operation, seq_of_parameters, many=True))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    async def _trip(self, operation: Any, parameters: Any, *, many: bool) -> None:
+        conn: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        async with self._adapt_connection._execute_mutex:
+            outcome: _Outcome = await conn._execute(_run, conn._conn, operation, parameters, many)
+        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._rows = collections.deque(rows)
+
+    def nextset(self) -> None:
+        raise NotImplementedError("sqlite3 has no nextset")
+
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        return None
+
+
+class OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = OneTripCursor
+
+
+class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """The DB-API module SQLAlchemy's aiosqlite dialect is given (``module=``)."""
+
+    def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        adapted = super().connect(*arg, **kw)
+        return OneTripConnection(self, adapted._connection)
+
+
+def onetrip_dbapi() -> OneTripDBAPI:
+    return OneTripDBAPI(aiosqlite, sqlite3)
