@@ -124,7 +124,7 @@ class OutboxRelay:
                 message.id, now, error, max_attempts=self.max_attempts, permanent=permanent
             )
             if status == PENDING:
-                await uow.session.execute(
+                await uow.connection.execute(
                     update(outbox_t)
                     .where(outbox_t.c.id == message.id, outbox_t.c.status == PENDING)
                     .values(next_attempt_at=now + self.retry_delay(message.attempts, retry_after_s))

@@ -610,7 +610,7 @@ class CaseService:
         now = at or self.clock()
         start, end, label = month_bounds(now)
         async with self.db.uow(read_only=True) as uow:
-            counts = await count_by_status(uow.session)
+            counts = await count_by_status(uow.connection)
             overdue = await uow.cases.overdue(now)
             history = await cases_with_events_between(uow, start, end)
         return CenterOverview(counts, overdue, score_month(history, start, end), label)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dispatch.case import Case
 from storage.sql import table
@@ -15,9 +15,9 @@ cases_t = table("cases")
 events_t = table("case_events")
 
 
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
+async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     """How many cases are in each status (statuses with none are absent)."""
-    rows = await session.execute(select(cases_t.c.status, func.count()).group_by(cases_t.c.status))
+    rows = await conn.execute(select(cases_t.c.status, func.count()).group_by(cases_t.c.status))
     return {str(status): int(n) for status, n in rows.all()}
 
 
@@ -25,7 +25,7 @@ async def cases_with_events_between(uow: UnitOfWork, start: datetime, end: datet
     """Every case with at least one event in [start, end), with its full history."""
     ids = (
         (
-            await uow.session.execute(
+            await uow.connection.execute(
                 select(events_t.c.case_id).where(events_t.c.at >= start, events_t.c.at < end).distinct()
             )
         )

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.engine import DEFAULT_URL, create_engine, create_session_factory, normalize_url
+from storage.engine import DEFAULT_URL, create_engine, normalize_url, read_only
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork
 
@@ -22,10 +22,7 @@ class Database:
     def __init__(self, url: str | URL | None = None, **engine_kwargs: Any) -> None:
         self.url = normalize_url(url or DEFAULT_URL)
         self.engine: AsyncEngine = create_engine(self.url, **engine_kwargs)
-        self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
-        self.read_sessions: async_sessionmaker[AsyncSession] = create_session_factory(
-            self.engine, read_only=True
-        )
+        self.read_engine: AsyncEngine = read_only(self.engine)
         # SQLite has one writer at a time: this process's writers queue here, not in SQLite's
         # sleeping busy handler (storage.uow.UnitOfWork). PostgreSQL writers run side by side.
         self._write_gate = asyncio.Lock() if self.backend == "sqlite" else None
@@ -51,8 +48,8 @@ class Database:
         "database is locked" when another writer committed since it began.
         """
         if read_only:
-            return UnitOfWork(self.read_sessions)
-        return UnitOfWork(self.sessions, write_gate=self._write_gate)
+            return UnitOfWork(self.read_engine)
+        return UnitOfWork(self.engine, write_gate=self._write_gate)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

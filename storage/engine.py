@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from storage.sqlite_onetrip import onetrip_dbapi
@@ -94,12 +94,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_session_factory(
-    engine: AsyncEngine, *, read_only: bool = False
-) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded attributes after commit (``expire_on_commit=False``).
-
-    ``read_only`` sessions do not take SQLite's write lock when they begin (see :data:`READ_ONLY_OPTION`).
-    """
-    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
-    return async_sessionmaker(bind, expire_on_commit=False)
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for read-only work: on SQLite its transactions begin DEFERRED,
+    so they take no write lock (see :data:`READ_ONLY_OPTION`)."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})

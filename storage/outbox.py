@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dispatch.case import Case
 from dispatch.notifications import Notification, RecipientKind
@@ -73,8 +73,8 @@ def _message(row: Any) -> OutboxMessage:
 
 
 class OutboxRepository:
-    def __init__(self, session: AsyncSession, people: PeopleRepository) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection, people: PeopleRepository) -> None:
+        self._conn = conn
         self._people = people
 
     async def add(
@@ -91,7 +91,7 @@ class OutboxRepository:
     ) -> bool:
         """Queue one message; False when a row with this idempotency key already exists."""
         stmt = (
-            dialect_insert(self._session, outbox_t)
+            dialect_insert(self._conn, outbox_t)
             .values(
                 channel=channel,
                 chat_id=str(chat_id),
@@ -107,7 +107,7 @@ class OutboxRepository:
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(outbox_t.c.id)
         )
-        return (await self._session.execute(stmt)).scalar_one_or_none() is not None
+        return (await self._conn.execute(stmt)).scalar_one_or_none() is not None
 
     async def add_many(self, rows: list[NewMessage], *, at: datetime) -> None:
         """Queue several pending messages due ``at`` in one statement (a turn's replies); a row
@@ -131,8 +131,8 @@ class OutboxRepository:
         ]
         # One statement kept per dialect, the rows as parameters: cached, where a multi-row
         # VALUES literal was compiled anew on every turn.
-        stmt = prebuilt(dialect_name(self._session), _add_many_statement)
-        await self._session.execute(stmt, values)
+        stmt = prebuilt(dialect_name(self._conn), _add_many_statement)
+        await self._conn.execute(stmt, values)
 
     async def resolve(self, notification: Notification, case: Case | None) -> list[ChatRef]:
         """The chats a notification's recipient stands for right now."""
@@ -211,12 +211,12 @@ class OutboxRepository:
             .values(claimed_by=worker_id, claimed_until=now + lease, attempts=outbox_t.c.attempts + 1)
             .returning(*outbox_t.c)
         )
-        rows = (await self._session.execute(stmt)).mappings().all()
+        rows = (await self._conn.execute(stmt)).mappings().all()
         return sorted((_message(r) for r in rows), key=lambda m: m.id)
 
     async def mark_sent(self, message_id: int, at: datetime, external_message_id: str | None = None) -> bool:
         """Mark a message sent (once); False if it was already marked sent or dead."""
-        result = await self._session.execute(
+        result = await self._conn.execute(
             update(outbox_t)
             .where(outbox_t.c.id == message_id, outbox_t.c.status == PENDING)
             .values(status=SENT, sent_at=at, external_message_id=external_message_id, claimed_until=None)
@@ -236,7 +236,7 @@ class OutboxRepository:
             .where(outbox_t.c.idempotency_key == bindparam("k"), outbox_t.c.status == PENDING)
             .values(status=SENT, sent_at=at, external_message_id=bindparam("x"), claimed_until=None)
         )
-        await self._session.execute(stmt, [{"k": k, "x": x} for k, x in sent.items()])
+        await self._conn.execute(stmt, [{"k": k, "x": x} for k, x in sent.items()])
 
     async def mark_failed(
         self,
@@ -252,7 +252,7 @@ class OutboxRepository:
         Returns the new status (``pending`` or ``dead``).
         """
         row = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(outbox_t.c.attempts, outbox_t.c.status).where(outbox_t.c.id == message_id)
             )
         ).first()
@@ -260,7 +260,7 @@ class OutboxRepository:
             return row.status if row else DEAD
         attempts = int(row.attempts)
         status = DEAD if permanent or attempts >= max_attempts else PENDING
-        await self._session.execute(
+        await self._conn.execute(
             update(outbox_t)
             .where(outbox_t.c.id == message_id, outbox_t.c.status == PENDING)
             .values(
@@ -275,14 +275,14 @@ class OutboxRepository:
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         row = (
-            (await self._session.execute(select(outbox_t).where(outbox_t.c.id == message_id)))
+            (await self._conn.execute(select(outbox_t).where(outbox_t.c.id == message_id)))
             .mappings()
             .first()
         )
         return _message(row) if row else None
 
     async def for_case(self, case_id: str) -> list[OutboxMessage]:
-        rows = await self._session.execute(
+        rows = await self._conn.execute(
             select(outbox_t).where(outbox_t.c.case_id == case_id).order_by(outbox_t.c.id)
         )
         return [_message(r) for r in rows.mappings().all()]
@@ -291,12 +291,12 @@ class OutboxRepository:
         stmt = select(func.count()).select_from(outbox_t)
         if status is not None:
             stmt = stmt.where(outbox_t.c.status == status)
-        return int((await self._session.execute(stmt)).scalar_one())
+        return int((await self._conn.execute(stmt)).scalar_one())
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending message becomes due (lets the relay sleep until then)."""
         stmt = select(func.min(outbox_t.c.next_attempt_at)).where(and_(outbox_t.c.status == PENDING))
-        return (await self._session.execute(stmt)).scalar_one_or_none()
+        return (await self._conn.execute(stmt)).scalar_one_or_none()
 
 
 def _add_many_statement(dialect: str) -> Any:

@@ -1,6 +1,6 @@
 """Repositories for cases, people, invites, inbound dedup, conversation state and household visits.
 
-Each repository works inside the session of one :class:`storage.uow.UnitOfWork`; nothing here
+Each repository works inside the connection (and transaction) of one :class:`storage.uow.UnitOfWork`; nothing here
 commits. Obtain them as ``uow.cases``, ``uow.people`` and so on.
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.model import DISPATCH_CENTER
 from dispatch.case import Case
@@ -64,8 +64,8 @@ class _Tracked:
 class CaseRepository:
     """Cases with their history. Loaded and added cases are tracked and written by ``uow.commit()``."""
 
-    def __init__(self, session: AsyncSession, outbox: OutboxRepository) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection, outbox: OutboxRepository) -> None:
+        self._conn = conn
         self._outbox = outbox
         self._seen: dict[str, _Tracked] = {}
 
@@ -77,9 +77,9 @@ class CaseRepository:
         """
         day = local_day(at)
         key = f"{day:%Y%m%d}"
-        stmt = dialect_insert(self._session, counters_t).values(day=key, last=1)
+        stmt = dialect_insert(self._conn, counters_t).values(day=key, last=1)
         stmt = stmt.on_conflict_do_update(index_elements=["day"], set_={"last": counters_t.c.last + 1})
-        seq = (await self._session.execute(stmt.returning(counters_t.c.last))).scalar_one()
+        seq = (await self._conn.execute(stmt.returning(counters_t.c.last))).scalar_one()
         return format_case_number(day, int(seq))
 
     def add(self, case: Case) -> None:
@@ -157,14 +157,14 @@ class CaseRepository:
         return await self._load(cond, limit=20)
 
     async def count(self) -> int:
-        return int((await self._session.execute(select(func.count()).select_from(cases_t))).scalar_one())
+        return int((await self._conn.execute(select(func.count()).select_from(cases_t))).scalar_one())
 
     async def _load(self, cond: Any, *, limit: int | None = None, oldest_first: bool = False) -> list[Case]:
         order = cases_t.c.submitted_at.asc() if oldest_first else cases_t.c.submitted_at.desc()
         stmt = select(cases_t).where(cond).order_by(order, cases_t.c.number)
         if limit is not None:
             stmt = stmt.limit(limit)
-        rows = (await self._session.execute(stmt)).mappings().all()
+        rows = (await self._conn.execute(stmt)).mappings().all()
         if not rows:
             return []
         ids = [r["id"] for r in rows if r["id"] not in self._seen]
@@ -172,7 +172,7 @@ class CaseRepository:
         if ids:
             ev_rows = (
                 (
-                    await self._session.execute(
+                    await self._conn.execute(
                         select(events_t).where(events_t.c.case_id.in_(ids)).order_by(events_t.c.seq)
                     )
                 )
@@ -202,10 +202,10 @@ class CaseRepository:
             values = case_to_values(case)
             new_events = case.history[tracked.saved_events :]
             if tracked.saved_values is None:
-                await self._session.execute(cases_t.insert().values(**values, version=1, updated_at=now))
+                await self._conn.execute(cases_t.insert().values(**values, version=1, updated_at=now))
                 case.version = 1
             elif values != tracked.saved_values or new_events:
-                result = await self._session.execute(
+                result = await self._conn.execute(
                     update(cases_t)
                     .where(cases_t.c.id == case.id, cases_t.c.version == case.version)
                     .values(**values, version=cases_t.c.version + 1, updated_at=now)
@@ -214,7 +214,7 @@ class CaseRepository:
                     raise ConcurrencyError(f"case {case.number} was changed by someone else; reload it")
                 case.version += 1
             if new_events:
-                await self._session.execute(
+                await self._conn.execute(
                     events_t.insert(), [event_to_values(case.id, e) for e in new_events]
                 )
             for notification in case.take_notifications():
@@ -230,8 +230,8 @@ class CaseRepository:
 class PeopleRepository:
     """People with their roles, staff department, grids and channel identities."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def get(self, person_id: str) -> Person | None:
         people = await self._load([person_id])
@@ -239,7 +239,7 @@ class PeopleRepository:
 
     async def by_identity(self, channel: str, external_user_id: str) -> Person | None:
         pid = (
-            await self._session.execute(
+            await self._conn.execute(
                 select(identities_t.c.person_id).where(
                     identities_t.c.channel == channel, identities_t.c.external_user_id == external_user_id
                 )
@@ -260,7 +260,7 @@ class PeopleRepository:
         if existing is not None:
             known = existing.identity_on(identity.channel)
             if known is not None and known.chat_id != identity.chat_id:
-                await self._session.execute(
+                await self._conn.execute(
                     update(identities_t)
                     .where(
                         identities_t.c.channel == identity.channel,
@@ -271,12 +271,12 @@ class PeopleRepository:
                 existing.identities = [i for i in existing.identities if i != known] + [identity]
             return existing, False
         person = Person(id=new_id, display_name=display_name or identity.external_user_id, created_at=at)
-        await self._session.execute(
+        await self._conn.execute(
             people_t.insert().values(id=person.id, display_name=person.display_name, created_at=at)
         )
-        await self._session.execute(roles_t.insert().values(person_id=person.id, role=str(Role.RESIDENT)))
+        await self._conn.execute(roles_t.insert().values(person_id=person.id, role=str(Role.RESIDENT)))
         stmt = (
-            dialect_insert(self._session, identities_t)
+            dialect_insert(self._conn, identities_t)
             .values(
                 channel=identity.channel,
                 external_user_id=identity.external_user_id,
@@ -286,9 +286,9 @@ class PeopleRepository:
             .on_conflict_do_nothing()
             .returning(identities_t.c.person_id)
         )
-        if (await self._session.execute(stmt)).scalar_one_or_none() is None:
-            await self._session.execute(delete(roles_t).where(roles_t.c.person_id == person.id))
-            await self._session.execute(delete(people_t).where(people_t.c.id == person.id))
+        if (await self._conn.execute(stmt)).scalar_one_or_none() is None:
+            await self._conn.execute(delete(roles_t).where(roles_t.c.person_id == person.id))
+            await self._conn.execute(delete(people_t).where(people_t.c.id == person.id))
             winner = await self.by_identity(identity.channel, identity.external_user_id)
             assert winner is not None
             return winner, False
@@ -302,33 +302,33 @@ class PeopleRepository:
             "phone": person.phone,
             "community": person.community,
         }
-        stmt = dialect_insert(self._session, people_t).values(
+        stmt = dialect_insert(self._conn, people_t).values(
             id=person.id, created_at=person.created_at, **values
         )
-        await self._session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
+        await self._conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
         for t in (roles_t, staff_t, grids_t):
-            await self._session.execute(delete(t).where(t.c.person_id == person.id))
-        await self._session.execute(
+            await self._conn.execute(delete(t).where(t.c.person_id == person.id))
+        await self._conn.execute(
             roles_t.insert(), [{"person_id": person.id, "role": str(r)} for r in person.roles]
         )
         if person.department and (person.has_role(Role.DEPT_STAFF) or person.has_role(Role.DISPATCHER)):
-            await self._session.execute(
+            await self._conn.execute(
                 staff_t.insert().values(
                     person_id=person.id, department=person.department, is_lead=person.is_department_lead
                 )
             )
         if person.grids:
-            await self._session.execute(
+            await self._conn.execute(
                 grids_t.insert(), [{"person_id": person.id, "grid": g} for g in person.grids]
             )
         for identity in person.identities:
-            stmt = dialect_insert(self._session, identities_t).values(
+            stmt = dialect_insert(self._conn, identities_t).values(
                 channel=identity.channel,
                 external_user_id=identity.external_user_id,
                 chat_id=identity.chat_id,
                 person_id=person.id,
             )
-            await self._session.execute(
+            await self._conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["channel", "external_user_id"],
                     set_={"chat_id": identity.chat_id, "person_id": person.id},
@@ -340,13 +340,13 @@ class PeopleRepository:
         cond = staff_t.c.department == department
         if lead_only:
             cond = and_(cond, staff_t.c.is_lead.is_(True))
-        ids = (await self._session.execute(select(staff_t.c.person_id).where(cond))).scalars().all()
+        ids = (await self._conn.execute(select(staff_t.c.person_id).where(cond))).scalars().all()
         return await self._load(list(ids))
 
     async def dispatchers(self) -> list[Person]:
         ids = (
             (
-                await self._session.execute(
+                await self._conn.execute(
                     select(roles_t.c.person_id).where(roles_t.c.role == str(Role.DISPATCHER))
                 )
             )
@@ -357,7 +357,7 @@ class PeopleRepository:
 
     async def grid_workers_of(self, grid: str) -> list[Person]:
         ids = (
-            (await self._session.execute(select(grids_t.c.person_id).where(grids_t.c.grid == grid)))
+            (await self._conn.execute(select(grids_t.c.person_id).where(grids_t.c.grid == grid)))
             .scalars()
             .all()
         )
@@ -365,7 +365,7 @@ class PeopleRepository:
 
     async def with_role(self, role: Role) -> list[Person]:
         ids = (
-            (await self._session.execute(select(roles_t.c.person_id).where(roles_t.c.role == str(role))))
+            (await self._conn.execute(select(roles_t.c.person_id).where(roles_t.c.role == str(role))))
             .scalars()
             .all()
         )
@@ -376,7 +376,7 @@ class PeopleRepository:
             return []
         rows = (
             (
-                await self._session.execute(
+                await self._conn.execute(
                     select(people_t).where(people_t.c.id.in_(ids)).order_by(people_t.c.created_at)
                 )
             )
@@ -397,7 +397,7 @@ class PeopleRepository:
         # Roles, staff post, grids and identities in one round trip: loading a person is on every
         # turn's path, and each query costs a hop to the driver (on SQLite, to its thread).
         grids: dict[str, list[str]] = {}
-        for kind, pid, a, b, c in (await self._session.execute(_PERSON_PARTS, {"ids": list(ids)})).all():
+        for kind, pid, a, b, c in (await self._conn.execute(_PERSON_PARTS, {"ids": list(ids)})).all():
             person = people[pid]
             if kind == "role":
                 person.roles.add(Role(a))
@@ -417,7 +417,7 @@ class PeopleRepository:
         ids = list(dict.fromkeys(person_ids))
         if not ids:
             return []
-        rows = await self._session.execute(
+        rows = await self._conn.execute(
             select(identities_t.c.channel, identities_t.c.chat_id)
             .where(identities_t.c.person_id.in_(ids))
             .order_by(identities_t.c.channel, identities_t.c.chat_id)
@@ -428,20 +428,20 @@ class PeopleRepository:
         cond = staff_t.c.department == department
         if lead_only:
             cond = and_(cond, staff_t.c.is_lead.is_(True))
-        ids = (await self._session.execute(select(staff_t.c.person_id).where(cond))).scalars().all()
+        ids = (await self._conn.execute(select(staff_t.c.person_id).where(cond))).scalars().all()
         return await self.chats_for(ids)
 
     async def chats_of_dispatch_center(self) -> list[ChatRef]:
         ids = set(
             (
-                await self._session.execute(
+                await self._conn.execute(
                     select(roles_t.c.person_id).where(roles_t.c.role == str(Role.DISPATCHER))
                 )
             ).scalars()
         )
         ids |= set(
             (
-                await self._session.execute(
+                await self._conn.execute(
                     select(staff_t.c.person_id).where(staff_t.c.department == DISPATCH_CENTER)
                 )
             )
@@ -452,11 +452,11 @@ class PeopleRepository:
 
 
 class InviteRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def add(self, invite: Invite) -> None:
-        await self._session.execute(
+        await self._conn.execute(
             invites_t.insert().values(
                 code=invite.code,
                 role=str(invite.role),
@@ -472,7 +472,7 @@ class InviteRepository:
 
     async def get(self, code: str) -> Invite | None:
         row = (
-            (await self._session.execute(select(invites_t).where(invites_t.c.code == code)))
+            (await self._conn.execute(select(invites_t).where(invites_t.c.code == code)))
             .mappings()
             .first()
         )
@@ -482,11 +482,11 @@ class InviteRepository:
         stmt = select(invites_t).order_by(invites_t.c.created_at)
         if not include_used:
             stmt = stmt.where(invites_t.c.used_by.is_(None))
-        return [_invite_from_row(r) for r in (await self._session.execute(stmt)).mappings().all()]
+        return [_invite_from_row(r) for r in (await self._conn.execute(stmt)).mappings().all()]
 
     async def mark_used(self, invite: Invite) -> bool:
         """Record ``invite.used_by``/``used_at`` only if the row is still unused; False if it was taken."""
-        result = await self._session.execute(
+        result = await self._conn.execute(
             update(invites_t)
             .where(invites_t.c.code == invite.code, invites_t.c.used_by.is_(None))
             .values(used_by=invite.used_by, used_at=invite.used_at)
@@ -513,8 +513,8 @@ def _invite_from_row(row: Any) -> Invite:
 class InboundRepository:
     """Inbound updates already processed (Telegram ``update_id``, web message ids)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def record(
         self, channel: str, update_id: str | int, at: datetime, case_id: str | None = None
@@ -524,20 +524,20 @@ class InboundRepository:
         Call it first in the transaction that handles the update: with two processes the second
         waits for the first to commit and then gets False.
         """
-        stmt = prebuilt(dialect_name(self._session), _record_statement)
+        stmt = prebuilt(dialect_name(self._conn), _record_statement)
         params = {"channel": channel, "update_id": str(update_id), "case_id": case_id, "processed_at": at}
-        return (await self._session.execute(stmt, params)).scalar_one_or_none() is not None
+        return (await self._conn.execute(stmt, params)).scalar_one_or_none() is not None
 
     async def link_case(self, channel: str, update_id: str | int, case_id: str) -> None:
         """Note which case a recorded update created."""
-        await self._session.execute(
+        await self._conn.execute(
             update(inbound_t)
             .where(inbound_t.c.channel == channel, inbound_t.c.update_id == str(update_id))
             .values(case_id=case_id)
         )
 
     async def seen(self, channel: str, update_id: str | int) -> bool:
-        row = await self._session.execute(
+        row = await self._conn.execute(
             select(inbound_t.c.id).where(
                 inbound_t.c.channel == channel, inbound_t.c.update_id == str(update_id)
             )
@@ -545,7 +545,7 @@ class InboundRepository:
         return row.first() is not None
 
     async def case_for(self, channel: str, update_id: str | int) -> str | None:
-        row = await self._session.execute(
+        row = await self._conn.execute(
             select(inbound_t.c.case_id).where(
                 inbound_t.c.channel == channel, inbound_t.c.update_id == str(update_id)
             )
@@ -556,11 +556,11 @@ class InboundRepository:
 class ConversationRepository:
     """Per-chat conversation state as JSON, so a conversation survives a restart."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def get(self, channel: str, chat_id: str) -> dict[str, Any] | None:
-        row = await self._session.execute(
+        row = await self._conn.execute(
             select(conversations_t.c.state).where(
                 conversations_t.c.channel == channel, conversations_t.c.chat_id == str(chat_id)
             )
@@ -574,17 +574,17 @@ class ConversationRepository:
         """In one query, what a turn needs first: (update ``update_key`` handled before?, the id of
         the person behind ``user_id``, the saved state of ``state_key``)."""
         params = {"channel": channel, "key": update_key or "", "user": user_id, "state_key": str(state_key)}
-        row = (await self._session.execute(_TURN_LOOKUP, params)).one()
+        row = (await self._conn.execute(_TURN_LOOKUP, params)).one()
         seen = update_key is not None and bool(row[0])
         return seen, row[1], dict(row[2]) if row[2] is not None else None
 
     async def put(self, channel: str, chat_id: str, state: dict[str, Any], at: datetime) -> None:
-        stmt = prebuilt(dialect_name(self._session), _put_state_statement)
+        stmt = prebuilt(dialect_name(self._conn), _put_state_statement)
         params = {"channel": channel, "chat_id": str(chat_id), "state": state, "updated_at": at}
-        await self._session.execute(stmt, params)
+        await self._conn.execute(stmt, params)
 
     async def delete(self, channel: str, chat_id: str) -> None:
-        await self._session.execute(
+        await self._conn.execute(
             delete(conversations_t).where(
                 conversations_t.c.channel == channel, conversations_t.c.chat_id == str(chat_id)
             )
@@ -678,8 +678,8 @@ class HouseholdVisit:
 
 
 class VisitRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def add(
         self, worker_id: str, address: str, at: datetime, *, grid: str | None = None, notes: str = ""
@@ -689,7 +689,7 @@ class VisitRepository:
             .values(worker_id=worker_id, address=address, at=at, grid=grid, notes=notes)
             .returning(visits_t.c.id)
         )
-        return int((await self._session.execute(stmt)).scalar_one())
+        return int((await self._conn.execute(stmt)).scalar_one())
 
     async def list_by_worker(self, worker_id: str, *, since: datetime | None = None) -> list[HouseholdVisit]:
         stmt = select(visits_t).where(visits_t.c.worker_id == worker_id).order_by(visits_t.c.at)
@@ -697,5 +697,5 @@ class VisitRepository:
             stmt = stmt.where(visits_t.c.at >= since)
         return [
             HouseholdVisit(r["id"], r["worker_id"], r["address"], r["at"], r["grid"], r["notes"])
-            for r in (await self._session.execute(stmt)).mappings().all()
+            for r in (await self._conn.execute(stmt)).mappings().all()
         ]

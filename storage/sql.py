@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import metadata
 
@@ -18,15 +18,15 @@ def table(name: str) -> Table:
     return metadata.tables[name]
 
 
-def dialect_insert(session: AsyncSession, t: Table) -> Any:
+def dialect_insert(conn: AsyncConnection, t: Table) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing`` / ``on_conflict_do_update`` on both backends."""
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         return postgresql.insert(t)
     return sqlite.insert(t)
 
 
-def dialect_name(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
+def dialect_name(conn: AsyncConnection) -> str:
+    return conn.dialect.name
 
 
 def insert_for(dialect: str, t: Table) -> Any:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.sql import dialect_insert, table
 
@@ -36,22 +36,22 @@ def _timer(row: Any) -> Timer:
 class TimerRepository:
     """Timers keyed by (case id, kind). ``kind`` names what to do, e.g. ``response_50``, ``resolve_due``."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
 
     async def schedule(self, case_id: str, kind: str, due_at: datetime, at: datetime) -> bool:
         """Create the timer unless one of this kind exists for the case; True when created."""
         stmt = (
-            dialect_insert(self._session, timers_t)
+            dialect_insert(self._conn, timers_t)
             .values(case_id=case_id, kind=kind, due_at=due_at, created_at=at, cancelled=False)
             .on_conflict_do_nothing(index_elements=["case_id", "kind"])
             .returning(timers_t.c.id)
         )
-        return (await self._session.execute(stmt)).scalar_one_or_none() is not None
+        return (await self._conn.execute(stmt)).scalar_one_or_none() is not None
 
     async def reschedule(self, case_id: str, kind: str, due_at: datetime) -> bool:
         """Move a timer that has not fired; False if it fired already or does not exist."""
-        result = await self._session.execute(
+        result = await self._conn.execute(
             update(timers_t)
             .where(timers_t.c.case_id == case_id, timers_t.c.kind == kind, timers_t.c.fired_at.is_(None))
             .values(due_at=due_at, cancelled=False, claimed_by=None, claimed_until=None)
@@ -63,7 +63,7 @@ class TimerRepository:
         stmt = update(timers_t).where(timers_t.c.case_id == case_id, timers_t.c.fired_at.is_(None))
         if kinds is not None:
             stmt = stmt.where(timers_t.c.kind.in_(list(kinds)))
-        result = await self._session.execute(stmt.values(cancelled=True))
+        result = await self._conn.execute(stmt.values(cancelled=True))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim_due(
@@ -92,12 +92,12 @@ class TimerRepository:
             .values(claimed_by=worker_id, claimed_until=now + lease)
             .returning(*timers_t.c)
         )
-        rows = (await self._session.execute(stmt)).mappings().all()
+        rows = (await self._conn.execute(stmt)).mappings().all()
         return sorted((_timer(r) for r in rows), key=lambda t: (t.due_at, t.id))
 
     async def mark_fired(self, timer_id: int, at: datetime) -> bool:
         """Fire the timer; False when it already fired (or was cancelled): then abandon the effect."""
-        result = await self._session.execute(
+        result = await self._conn.execute(
             update(timers_t)
             .where(timers_t.c.id == timer_id, timers_t.c.fired_at.is_(None), timers_t.c.cancelled.is_(False))
             .values(fired_at=at, claimed_until=None)
@@ -105,7 +105,7 @@ class TimerRepository:
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def for_case(self, case_id: str) -> list[Timer]:
-        rows = await self._session.execute(
+        rows = await self._conn.execute(
             select(timers_t).where(timers_t.c.case_id == case_id).order_by(timers_t.c.due_at)
         )
         return [_timer(r) for r in rows.mappings().all()]
@@ -115,4 +115,4 @@ class TimerRepository:
         stmt = select(func.min(timers_t.c.due_at)).where(
             timers_t.c.fired_at.is_(None), timers_t.c.cancelled.is_(False)
         )
-        return (await self._session.execute(stmt)).scalar_one_or_none()
+        return (await self._conn.execute(stmt)).scalar_one_or_none()

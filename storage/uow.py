@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.outbox import OutboxRepository
 from storage.repositories import (
@@ -21,7 +21,10 @@ from storage.timers import TimerRepository
 
 
 class UnitOfWork:
-    """``async with UnitOfWork(sessions) as uow: ...; await uow.commit()``.
+    """``async with UnitOfWork(engine) as uow: ...; await uow.commit()``.
+
+    A unit of work is one pooled connection and its transaction (SQLAlchemy Core: the repositories
+    use Core statements and plain rows, so an ORM session would only add work per statement).
 
     Leaving the block without ``commit()`` (or with an exception) rolls everything back.
     ``commit(now)`` first writes every case that was added or loaded and changed: its row
@@ -37,7 +40,7 @@ class UnitOfWork:
     for the busy timeout and failed).
     """
 
-    session: AsyncSession
+    connection: AsyncConnection
     cases: CaseRepository
     people: PeopleRepository
     invites: InviteRepository
@@ -48,9 +51,9 @@ class UnitOfWork:
     visits: VisitRepository
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, write_gate: asyncio.Lock | None = None
+        self, engine: AsyncEngine, *, write_gate: asyncio.Lock | None = None
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._write_gate = write_gate
         self._holding = False
         self.committed = False
@@ -60,23 +63,21 @@ class UnitOfWork:
             await self._write_gate.acquire()
             self._holding = True
         try:
-            self._open()
+            self.connection = await self._engine.connect()
         except BaseException:
             self._release()
             raise
-        return self
-
-    def _open(self) -> None:
-        self.session = self._sessions()
-        self.people = PeopleRepository(self.session)
-        self.outbox = OutboxRepository(self.session, self.people)
-        self.cases = CaseRepository(self.session, self.outbox)
-        self.invites = InviteRepository(self.session)
-        self.timers = TimerRepository(self.session)
-        self.inbound = InboundRepository(self.session)
-        self.conversations = ConversationRepository(self.session)
-        self.visits = VisitRepository(self.session)
+        conn = self.connection
+        self.people = PeopleRepository(conn)
+        self.outbox = OutboxRepository(conn, self.people)
+        self.cases = CaseRepository(conn, self.outbox)
+        self.invites = InviteRepository(conn)
+        self.timers = TimerRepository(conn)
+        self.inbound = InboundRepository(conn)
+        self.conversations = ConversationRepository(conn)
+        self.visits = VisitRepository(conn)
         self.committed = False
+        return self
 
     def _release(self) -> None:
         if self._write_gate is not None and self._holding:
@@ -87,21 +88,21 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            if self.session.in_transaction():
-                await self.session.rollback()
+            if self.connection.in_transaction():
+                await self.connection.rollback()
         finally:
             try:
-                await self.session.close()
+                await self.connection.close()
             finally:
                 self._release()
 
     async def commit(self, now: datetime | None = None) -> None:
         """Write tracked cases, then commit the transaction. The unit of work can be used again after."""
         await self.cases.flush(now or datetime.now(UTC))
-        await self.session.commit()
+        await self.connection.commit()
         self.committed = True
 
     async def rollback(self) -> None:
         """Undo everything since the last commit and forget the loaded cases."""
-        await self.session.rollback()
+        await self.connection.rollback()
         self.cases.forget()

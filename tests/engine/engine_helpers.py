@@ -116,7 +116,7 @@ async def outbox_rows(db: Database, case_id: str | None = None) -> list[OutboxMe
 
         from storage.outbox import _message
 
-        rows = await uow.session.execute(select(table("outbox")).order_by(table("outbox").c.id))
+        rows = await uow.connection.execute(select(table("outbox")).order_by(table("outbox").c.id))
         return [_message(r) for r in rows.mappings().all()]
 
 

@@ -19,7 +19,7 @@ async def counts(db: Database) -> dict[str, int]:
     async with db.uow(read_only=True) as uow:
         for table in ("people", "cases", "conversations", "inbound_updates", "case_events"):
             out[table] = (
-                await uow.session.execute(select(func.count()).select_from(text(table)))
+                await uow.connection.execute(select(func.count()).select_from(text(table)))
             ).scalar_one()
     return out
 
