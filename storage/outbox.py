@@ -275,9 +275,7 @@ class OutboxRepository:
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         row = (
-            (await self._conn.execute(select(outbox_t).where(outbox_t.c.id == message_id)))
-            .mappings()
-            .first()
+            (await self._conn.execute(select(outbox_t).where(outbox_t.c.id == message_id))).mappings().first()
         )
         return _message(row) if row else None
 

@@ -214,9 +214,7 @@ class CaseRepository:
                     raise ConcurrencyError(f"case {case.number} was changed by someone else; reload it")
                 case.version += 1
             if new_events:
-                await self._conn.execute(
-                    events_t.insert(), [event_to_values(case.id, e) for e in new_events]
-                )
+                await self._conn.execute(events_t.insert(), [event_to_values(case.id, e) for e in new_events])
             for notification in case.take_notifications():
                 await self._outbox.add_notification(notification, case, now)
             tracked.saved_values = values
@@ -471,11 +469,7 @@ class InviteRepository:
         )
 
     async def get(self, code: str) -> Invite | None:
-        row = (
-            (await self._conn.execute(select(invites_t).where(invites_t.c.code == code)))
-            .mappings()
-            .first()
-        )
+        row = (await self._conn.execute(select(invites_t).where(invites_t.c.code == code))).mappings().first()
         return _invite_from_row(row) if row else None
 
     async def list(self, *, include_used: bool = False) -> list[Invite]:

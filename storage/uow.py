@@ -50,9 +50,7 @@ class UnitOfWork:
     conversations: ConversationRepository
     visits: VisitRepository
 
-    def __init__(
-        self, engine: AsyncEngine, *, write_gate: asyncio.Lock | None = None
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, *, write_gate: asyncio.Lock | None = None) -> None:
         self._engine = engine
         self._write_gate = write_gate
         self._holding = False
