@@ -120,7 +120,8 @@ class ConversationService:
     ) -> tuple[Person, dict | None, bool] | None:
         """(person, saved state, first contact), or None for an update handled before."""
         channel = str(inbound.channel)
-        async with self.deps.uow(read_only=True) as uow:
+        # No snapshot needed: a role granted between the two reads shows on this turn or the next.
+        async with self.deps.uow(read_only=True, snapshot=False) as uow:
             # One query for the dedup check, who is speaking and the saved state (hot path).
             seen, person_id, raw = await uow.conversations.turn_lookup(
                 channel, key, inbound.user_id, state_key

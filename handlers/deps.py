@@ -12,7 +12,8 @@ from nlu.parse import Parser
 from storage.uow import UnitOfWork
 
 UowFactory = Callable[..., UnitOfWork]
-"""``Database.uow``: ``uow_factory()`` for a write transaction, ``uow_factory(read_only=True)`` to read."""
+"""``Database.uow``: ``uow_factory()`` for a write transaction, ``uow_factory(read_only=True)`` to read
+(add ``snapshot=False`` where the reads need no common snapshot)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ class Database:
         self.url = normalize_url(url or DEFAULT_URL)
         self.engine: AsyncEngine = create_engine(self.url, **engine_kwargs)
         self.read_engine: AsyncEngine = read_only(self.engine)
+        self.quick_read_engine: AsyncEngine = read_only(self.engine, snapshot=False)
         # SQLite has one writer at a time: this process's writers queue here, not in SQLite's
         # sleeping busy handler (storage.uow.UnitOfWork). PostgreSQL writers run side by side.
         self._write_gate = asyncio.Lock() if self.backend == "sqlite" else None
@@ -41,14 +42,16 @@ class Database:
         """``sqlite`` or ``postgresql``."""
         return self.url.get_backend_name()
 
-    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+    def uow(self, *, read_only: bool = False, snapshot: bool = True) -> UnitOfWork:
         """A new unit of work. ``read_only=True`` for queries: on SQLite it does not block writers.
 
         Do not write in a read-only unit of work: on SQLite its commit may fail with
         "database is locked" when another writer committed since it began.
+        ``snapshot=False`` (read-only only): on SQLite each statement reads on its own, with no
+        transaction around them: cheaper, for reads that a write committed in between cannot confuse.
         """
         if read_only:
-            return UnitOfWork(self.read_engine)
+            return UnitOfWork(self.read_engine if snapshot else self.quick_read_engine)
         return UnitOfWork(self.engine, write_gate=self._write_gate)
 
     async def dispose(self) -> None:

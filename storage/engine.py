@@ -16,6 +16,10 @@ DEFAULT_URL = "sqlite+aiosqlite:///var/data/service.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "shangcheng_read_only"
 """Execution option marking read-only work: on SQLite it begins DEFERRED, so it takes no write lock."""
+AUTOCOMMIT_READS = "shangcheng_autocommit_reads"
+"""Execution option for read-only work that needs no snapshot across its statements: on SQLite no
+BEGIN is sent at all (and so no ROLLBACK either). For a unit that reads with one or two statements
+where a write committed in between would do no harm, such as a turn's first look-up."""
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -88,13 +92,23 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(READ_ONLY_OPTION):
-            conn.exec_driver_sql("BEGIN DEFERRED")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(AUTOCOMMIT_READS):
+            return  # each statement reads in its own implicit transaction
+        # Straight to the driver's cursor: this runs at the start of every unit of work, and a
+        # BEGIN needs none of the statement machinery of exec_driver_sql.
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN DEFERRED" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
+        finally:
+            cursor.close()
 
 
-def read_only(engine: AsyncEngine) -> AsyncEngine:
+def read_only(engine: AsyncEngine, *, snapshot: bool = True) -> AsyncEngine:
     """The same engine (and pool) for read-only work: on SQLite its transactions begin DEFERRED,
-    so they take no write lock (see :data:`READ_ONLY_OPTION`)."""
-    return engine.execution_options(**{READ_ONLY_OPTION: True})
+    so they take no write lock (see :data:`READ_ONLY_OPTION`); without ``snapshot`` it sends no
+    BEGIN at all (:data:`AUTOCOMMIT_READS`)."""
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if not snapshot:
+        options[AUTOCOMMIT_READS] = True
+    return engine.execution_options(**options)

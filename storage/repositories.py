@@ -372,30 +372,20 @@ class PeopleRepository:
     async def _load(self, ids: Sequence[str]) -> list[Person]:
         if not ids:
             return []
-        rows = (
-            (
-                await self._conn.execute(
-                    select(people_t).where(people_t.c.id.in_(ids)).order_by(people_t.c.created_at)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        # The people with their roles, staff post, grids and identities in one round trip: loading
+        # a person is on every turn's path, and each query costs a trip to the driver (on SQLite,
+        # to its thread). One id, the usual case, needs no expanding IN (cheaper to execute).
+        if len(ids) == 1:
+            rows = (await self._conn.execute(_PERSON_ROWS_ONE, {"id": ids[0]})).all()
+        else:
+            rows = (await self._conn.execute(_PERSON_ROWS_MANY, {"ids": list(ids)})).all()
         people = {
-            r["id"]: Person(
-                id=r["id"],
-                display_name=r["display_name"],
-                created_at=r["created_at"],
-                phone=r["phone"],
-                community=r["community"],
-                roles=set(),
-            )
-            for r in rows
+            pid: Person(id=pid, display_name=a, created_at=at, phone=b, community=c, roles=set())
+            for kind, pid, a, b, c, at in rows
+            if kind == "person"
         }
-        # Roles, staff post, grids and identities in one round trip: loading a person is on every
-        # turn's path, and each query costs a hop to the driver (on SQLite, to its thread).
         grids: dict[str, list[str]] = {}
-        for kind, pid, a, b, c in (await self._conn.execute(_PERSON_PARTS, {"ids": list(ids)})).all():
+        for kind, pid, a, b, c, _at in rows:
             person = people[pid]
             if kind == "role":
                 person.roles.add(Role(a))
@@ -404,11 +394,11 @@ class PeopleRepository:
                 person.is_department_lead = b == "1"
             elif kind == "grid":
                 grids.setdefault(pid, []).append(a)
-            else:
+            elif kind == "ident":
                 person.identities.append(ChannelIdentity(a, b, c))
         for pid, gs in grids.items():
             people[pid].grids = tuple(sorted(gs))
-        return list(people.values())
+        return sorted(people.values(), key=lambda person: person.created_at)
 
     async def chats_for(self, person_ids: Iterable[str]) -> list[ChatRef]:
         """Every chat of these people, one per channel identity."""
@@ -585,32 +575,47 @@ class ConversationRepository:
         )
 
 
-def _person_parts_statement() -> Any:
-    """(kind, person_id, a, b, c) rows for the people in ``:ids``: ``role`` (role), ``staff``
-    (department, "1" if lead), ``grid`` (grid) and ``ident`` (channel, external user id, chat id)."""
-    ids: Any = bindparam("ids", expanding=True)
+def _person_rows_statement(*, many: bool) -> Any:
+    """(kind, person_id, a, b, c, at) rows for the people in ``:ids`` (``many``) or the one ``:id``:
+    ``person`` (display name, phone, community; created at), ``role`` (role), ``staff`` (department,
+    "1" if lead), ``grid`` (grid) and ``ident`` (channel, external user id, chat id)."""
+
+    def of(column: Any) -> Any:
+        return column.in_(bindparam("ids", expanding=True)) if many else column == bindparam("id")
+
     text_null = cast(null(), String)
+    at_null = cast(null(), people_t.c.created_at.type)
     return union_all(
-        select(literal_column("'role'"), roles_t.c.person_id, roles_t.c.role, text_null, text_null).where(
-            roles_t.c.person_id.in_(ids)
-        ),
+        select(
+            literal_column("'person'"),
+            people_t.c.id,
+            people_t.c.display_name,
+            people_t.c.phone,
+            people_t.c.community,
+            people_t.c.created_at,
+        ).where(of(people_t.c.id)),
+        select(
+            literal_column("'role'"), roles_t.c.person_id, roles_t.c.role, text_null, text_null, at_null
+        ).where(of(roles_t.c.person_id)),
         select(
             literal_column("'staff'"),
             staff_t.c.person_id,
             staff_t.c.department,
             case((staff_t.c.is_lead, literal_column("'1'")), else_=literal_column("'0'")),
             text_null,
-        ).where(staff_t.c.person_id.in_(ids)),
-        select(literal_column("'grid'"), grids_t.c.person_id, grids_t.c.grid, text_null, text_null).where(
-            grids_t.c.person_id.in_(ids)
-        ),
+            at_null,
+        ).where(of(staff_t.c.person_id)),
+        select(
+            literal_column("'grid'"), grids_t.c.person_id, grids_t.c.grid, text_null, text_null, at_null
+        ).where(of(grids_t.c.person_id)),
         select(
             literal_column("'ident'"),
             identities_t.c.person_id,
             identities_t.c.channel,
             identities_t.c.external_user_id,
             identities_t.c.chat_id,
-        ).where(identities_t.c.person_id.in_(ids)),
+            at_null,
+        ).where(of(identities_t.c.person_id)),
     )
 
 
@@ -641,7 +646,8 @@ def _turn_lookup_statement() -> Any:
 
 # Built once: these run on every turn, and a statement object built per call costs its construction
 # and its cache-key walk each time (SQLAlchemy memoizes both on the object).
-_PERSON_PARTS = _person_parts_statement()
+_PERSON_ROWS_ONE = _person_rows_statement(many=False)
+_PERSON_ROWS_MANY = _person_rows_statement(many=True)
 _TURN_LOOKUP = _turn_lookup_statement()
 
 

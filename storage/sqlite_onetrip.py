@@ -5,7 +5,7 @@ adapter makes four such calls per statement (open a cursor, execute, fetch the r
 cursor); SQLite itself needs microseconds for our statements, so under load the bot spent more of
 its event loop on those wake-ups than on the SQL (docs/performance.md). The cursor here does the
 four steps in one function on aiosqlite's thread: one trip per statement, rows, description,
-rowcount and lastrowid brought back together. Everything else (transactions, errors, pooling,
+rowcount, lastrowid and whether a transaction is open brought back together. Everything else (transactions, errors, pooling,
 the connection and its thread) is SQLAlchemy's and aiosqlite's own.
 
 Used through ``create_async_engine(url, module=onetrip_dbapi())`` (storage.engine). It builds on
@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
-_Outcome = tuple[Any, list[Any], int, Any]  # description, rows, rowcount, lastrowid
+_Outcome = tuple[Any, list[Any], int, Any, bool]  # description, rows, rowcount, lastrowid, in a transaction
 
 
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
@@ -44,7 +44,7 @@ def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) 
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid
+        return description, rows, cursor.rowcount, cursor.lastrowid, conn.in_transaction
     finally:
         cursor.close()
 
@@ -107,8 +107,10 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         conn: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         async with self._adapt_connection._execute_mutex:
             outcome: _Outcome = await conn._execute(_run, conn._conn, operation, parameters, many)
-        self._description, rows, self._rowcount, self._lastrowid = outcome
+        self._description, rows, self._rowcount, self._lastrowid, in_transaction = outcome
         self._rows = collections.deque(rows)
+        adapt: OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        adapt._in_transaction = in_transaction
 
     def nextset(self) -> None:
         raise NotImplementedError("sqlite3 has no nextset")
@@ -118,8 +120,26 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Knows, from SQLite after each statement, whether a transaction is open, and skips the trip
+    for a COMMIT or ROLLBACK with nothing to end: the pool rolls back every connection it gets
+    back, and a read in autocommit mode (storage.engine.AUTOCOMMIT_READS) has no transaction."""
+
+    __slots__ = ("_in_transaction",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._in_transaction = False
+
+    def commit(self) -> None:
+        if self._in_transaction:
+            super().commit()
+            self._in_transaction = False
+
+    def rollback(self) -> None:
+        if self._in_transaction:
+            super().rollback()
+            self._in_transaction = False
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
