@@ -272,8 +272,7 @@ class CaseService:
             if acknowledge:
                 case.notify("case_submitted", Recipient.requester(), {"emergency_number": number})
             await self._save(uow, case, now)
-            for kind, due in deadline_timers(case, now):
-                await uow.timers.schedule(case.id, kind, due, now)
+            await uow.timers.schedule_many(case.id, deadline_timers(case, now), now)
             return SubmitOutcome(
                 case,
                 notices.acknowledgement(case, self.catalog, emergency_number=number),
@@ -415,8 +414,7 @@ class CaseService:
                 case.id, window_timer_kinds(case, Window.RESPONSE) + window_timer_kinds(case, Window.RESOLVE)
             )
             await self._save(uow, case, now)
-            for kind, due in survey_timers(case, now):
-                await uow.timers.schedule(case.id, kind, due, now)
+            await uow.timers.schedule_many(case.id, survey_timers(case, now), now)
             return case
 
         return await self._tx(at, work)
@@ -523,8 +521,7 @@ class CaseService:
         case.reopen(actor=actor, at=now, note=str(result))
         if outcome is SurveyOutcome.REOPEN_AND_ESCALATE:
             case.escalate(actor=SYSTEM_ACTOR, at=now, reason="unsatisfied_again")
-        for kind, due in deadline_timers(case, now):
-            await uow.timers.schedule(case.id, kind, due, now)
+        await uow.timers.schedule_many(case.id, deadline_timers(case, now), now)
 
     # -- timers ---------------------------------------------------------------------------------
 

@@ -152,15 +152,16 @@ class OutboxRepository:
         channel, _, chat_id = r.ref.partition(":")
         return [ChatRef(channel, chat_id)]
 
-    async def add_notification(self, notification: Notification, case: Case | None, at: datetime) -> int:
-        """Write one outbox row per chat the recipient resolves to; returns how many rows were new.
+    async def add_notification(self, notification: Notification, case: Case | None, at: datetime) -> None:
+        """Write one outbox row per chat the recipient resolves to (one statement for them all);
+        a row whose idempotency key exists already is skipped.
 
         A recipient with no chat yields one ``unroutable`` row, so nothing is silently dropped.
         """
         chats = await self.resolve(notification, case)
         case_id = case.id if case else None
         if not chats:
-            added = await self.add(
+            await self.add(
                 channel=UNROUTABLE_CHANNEL,
                 chat_id=str(notification.recipient),
                 kind=notification.kind,
@@ -170,19 +171,23 @@ class OutboxRepository:
                 case_id=case_id,
                 status=UNROUTABLE,
             )
-            return int(added)
-        count = 0
-        for chat in chats:
-            count += await self.add(
-                channel=chat.channel,
-                chat_id=chat.chat_id,
-                kind=notification.kind,
-                payload=notification.payload,
-                idempotency_key=f"{notification.key}>{chat.channel}:{chat.chat_id}",
-                at=at,
-                case_id=case_id,
-            )
-        return count
+            return
+        rows = [
+            {
+                "channel": chat.channel,
+                "chat_id": str(chat.chat_id),
+                "kind": notification.kind,
+                "payload": notification.payload,
+                "idempotency_key": f"{notification.key}>{chat.channel}:{chat.chat_id}",
+                "case_id": case_id,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
+            for chat in chats
+        ]
+        await self._conn.execute(prebuilt(dialect_name(self._conn), _add_many_statement), rows)
 
     async def claim_batch(
         self, worker_id: str, now: datetime, limit: int = 50, *, lease: timedelta = DEFAULT_LEASE

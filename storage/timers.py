@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.sql import dialect_insert, table
+from storage.sql import dialect_insert, dialect_name, insert_for, prebuilt, table
 
 timers_t = table("timers")
 
@@ -48,6 +48,16 @@ class TimerRepository:
             .returning(timers_t.c.id)
         )
         return (await self._conn.execute(stmt)).scalar_one_or_none() is not None
+
+    async def schedule_many(self, case_id: str, plan: list[tuple[str, datetime]], at: datetime) -> None:
+        """``schedule`` for each (kind, due at) of ``plan``, in one statement (a case's deadlines)."""
+        if not plan:
+            return
+        rows = [
+            {"case_id": case_id, "kind": kind, "due_at": due, "created_at": at, "cancelled": False}
+            for kind, due in plan
+        ]
+        await self._conn.execute(prebuilt(dialect_name(self._conn), _schedule_many_statement), rows)
 
     async def reschedule(self, case_id: str, kind: str, due_at: datetime) -> bool:
         """Move a timer that has not fired; False if it fired already or does not exist."""
@@ -116,3 +126,8 @@ class TimerRepository:
             timers_t.c.fired_at.is_(None), timers_t.c.cancelled.is_(False)
         )
         return (await self._conn.execute(stmt)).scalar_one_or_none()
+
+
+def _schedule_many_statement(dialect: str) -> Any:
+    """Insert timers, skipping (case, kind) pairs that exist (TimerRepository.schedule_many)."""
+    return insert_for(dialect, timers_t).on_conflict_do_nothing(index_elements=["case_id", "kind"])
