@@ -59,7 +59,7 @@ class UpdatePoller:
         batch_limit: int = 100,
         max_backoff_s: float = 30,
         concurrency: int = 8,
-        busy_poll_s: float = 0.025,
+        busy_poll_s: float = 0.05,
     ) -> None:
         self.bot = bot
         self.process = process
