@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -14,6 +15,8 @@ from storage.sqlite_onetrip import onetrip_dbapi
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/data/service.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+IDLE_PING_AFTER_S = 10.0
+"""PostgreSQL: a pooled connection idle this long is pinged before use (see ``_install_idle_ping``)."""
 READ_ONLY_OPTION = "shangcheng_read_only"
 """Execution option marking read-only work: on SQLite it begins DEFERRED, so it takes no write lock."""
 AUTOCOMMIT_READS = "shangcheng_autocommit_reads"
@@ -48,7 +51,8 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:
     instead of failing when a read transaction tries to upgrade to a write (read-only sessions
     begin DEFERRED instead). Hold a write unit of work only for the database work itself: on
     SQLite it blocks other writers until it ends.
-    PostgreSQL URLs may carry ``?search_path=schema`` (used by tests to isolate runs).
+    PostgreSQL URLs may carry ``?search_path=schema`` (used by tests to isolate runs); pooled
+    PostgreSQL connections idle for ``idle_ping_s`` (default 10 s) are pinged before use.
     """
     u = normalize_url(url or DEFAULT_URL)
     if u.get_backend_name() == "sqlite":
@@ -68,9 +72,40 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:
             settings["search_path"] = str(search_path)
             connect_args["server_settings"] = settings
             kwargs["connect_args"] = connect_args
-        kwargs.setdefault("pool_pre_ping", True)
-        return _create_async_engine(u, **kwargs)
+        idle_ping_s = float(kwargs.pop("idle_ping_s", IDLE_PING_AFTER_S))
+        engine = _create_async_engine(u, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _install_idle_ping(engine, idle_ping_s)
+        return engine
     raise ValueError(f"unsupported database URL {u.render_as_string(hide_password=True)!r}")
+
+
+def _install_idle_ping(engine: AsyncEngine, idle_s: float = IDLE_PING_AFTER_S) -> None:
+    """Ping a pooled connection at checkout only when it sat idle for ``idle_s`` or more.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip per unit of work, two or
+    three per turn. A connection returned moments ago is alive unless the server just went away,
+    and then the statement fails, SQLAlchemy invalidates the pool and the next unit of work gets
+    fresh connections. One that sat idle (the server may have restarted, a firewall may have cut it)
+    is pinged first and replaced if dead (SQLAlchemy's "custom pessimistic ping" recipe).
+    """
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle_s:
+            return  # new, or used moments ago
+        try:
+            alive = sync_engine.dialect.do_ping(dbapi_connection)
+        except Exception as e:
+            raise exc.DisconnectionError(f"pooled connection is dead: {e}") from e
+        if not alive:
+            raise exc.DisconnectionError("pooled connection is dead")
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
