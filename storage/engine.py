@@ -59,7 +59,11 @@ def create_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:
         path = _sqlite_file(u)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("module", onetrip_dbapi())  # one thread trip per statement (storage.sqlite_onetrip)
+        inline = bool(kwargs.pop("sqlite_inline", True))
+        # One thread trip per statement, or none (storage.sqlite_onetrip).
+        kwargs.setdefault(
+            "module", onetrip_dbapi(inline=inline, busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        )
         engine = _create_async_engine(u, **kwargs)
         _install_sqlite_hooks(engine)
         return engine
@@ -108,6 +112,10 @@ def _install_idle_ping(engine: AsyncEngine, idle_s: float = IDLE_PING_AFTER_S) -
             raise exc.DisconnectionError("pooled connection is dead")
 
 
+def _waits_async(dbapi_connection: Any) -> bool:
+    return bool(getattr(getattr(dbapi_connection, "_connection", None), "waits_async", False))
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
 
@@ -119,7 +127,8 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         for pragma in (
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            # Inline connections wait for another process's lock with asyncio.sleep, not in SQLite.
+            f"PRAGMA busy_timeout={0 if _waits_async(dbapi_connection) else SQLITE_BUSY_TIMEOUT_MS}",
             "PRAGMA synchronous=NORMAL",
         ):
             cursor.execute(pragma)
