@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import time
@@ -269,11 +268,6 @@ async def serve(cfg: AppConfig, stop_event: asyncio.Event | None = None) -> None
     service = await build_service(cfg)
     try:
         await service.start()
-        # What start-up loaded (the NLU model, jieba's dictionary, the catalog) lives as long as
-        # the process: moved out of the collector's sight, it is not walked by every full
-        # collection again (they were a tenth of the event loop's time under load).
-        gc.collect()
-        gc.freeze()
         log.info(
             "ready: web chat at http://%s:%d/ ; telegram %s",
             cfg.http.host,

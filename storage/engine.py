@@ -46,7 +46,9 @@ def _sqlite_file(u: URL) -> Path | None:
 def create_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` (default :data:`DEFAULT_URL`, its folder is created).
 
-    SQLite connections get WAL, foreign keys, a busy timeout and synchronous=NORMAL, and every
+    SQLite connections run on the event loop's own thread (``sqlite_inline=False``: on aiosqlite's
+    thread, one trip per statement; see storage.sqlite_onetrip) and get WAL, foreign keys, a busy
+    timeout (waited out with asyncio.sleep when inline) and synchronous=NORMAL, and every
     transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers wait for each other
     instead of failing when a read transaction tries to upgrade to a write (read-only sessions
     begin DEFERRED instead). Hold a write unit of work only for the database work itself: on
@@ -139,13 +141,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         options = conn.get_execution_options()
         if options.get(AUTOCOMMIT_READS):
             return  # each statement reads in its own implicit transaction
-        # Straight to the driver's cursor: this runs at the start of every unit of work, and a
-        # BEGIN needs none of the statement machinery of exec_driver_sql.
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute("BEGIN DEFERRED" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
-        finally:
-            cursor.close()
+        conn.exec_driver_sql("BEGIN DEFERRED" if options.get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
 
 
 def read_only(engine: AsyncEngine, *, snapshot: bool = True) -> AsyncEngine:

@@ -1,12 +1,18 @@
-"""SQLAlchemy's aiosqlite adapter with one trip to aiosqlite's thread per statement.
+"""SQLite for SQLAlchemy's async engine without aiosqlite's per-call thread trips.
 
 aiosqlite runs each call on its own thread and wakes the event loop with the result. SQLAlchemy's
 adapter makes four such calls per statement (open a cursor, execute, fetch the rows, close the
-cursor); SQLite itself needs microseconds for our statements, so under load the bot spent more of
-its event loop on those wake-ups than on the SQL (docs/performance.md). The cursor here does the
-four steps in one function on aiosqlite's thread: one trip per statement, rows, description,
-rowcount, lastrowid and whether a transaction is open brought back together. Everything else (transactions, errors, pooling,
-the connection and its thread) is SQLAlchemy's and aiosqlite's own.
+cursor). SQLite itself needs microseconds for our statements; under load the bot spent more of its
+event loop on those wake-ups, and on handing the GIL back and forth with the threads, than on the
+SQL (docs/performance.md). Two steps, both kept on SQLAlchemy 2.1's own adapter classes:
+
+- :class:`OneTripCursor` does the four steps in one function: rows, description, rowcount,
+  lastrowid and whether a transaction is open come back together, and a COMMIT or ROLLBACK with no
+  transaction open is skipped.
+- :class:`InlineSqlite` (the default, ``inline=True``) runs that function on the event loop's own
+  thread: no trip at all. Writers of the process take turns on the unit of work's write gate, and
+  a lock held by another process is waited out with ``asyncio.sleep``. ``inline=False`` keeps
+  aiosqlite's thread, one trip per statement.
 
 Used through ``create_async_engine(url, module=onetrip_dbapi())`` (storage.engine). It builds on
 SQLAlchemy 2.1's adapter classes, hence the version pin in pyproject.toml; tests/storage runs the
@@ -127,7 +133,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
     __slots__ = ("_in_transaction",)
     _cursor_cls = OneTripCursor
-    _ss_cursor_cls = OneTripCursor  # "server-side" (streamed) results come buffered too
+    _ss_cursor_cls = OneTripCursor  # type: ignore[assignment]  # streamed results come buffered too
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
