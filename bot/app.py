@@ -103,7 +103,7 @@ async def build_service(cfg: AppConfig, *, clock: Clock = wall_clock) -> Service
     from storage.database import Database
 
     catalog = load_catalog()
-    db = await Database.open(database_url(cfg))  # applies migrations
+    db = await Database.open(database_url(cfg), pool_size=cfg.database.pool_size)  # applies migrations
     metrics = Metrics()
     web_app = build_web_app(cfg.http.max_body_bytes)
     web_app.router.add_get("/metrics", metrics.handler)

@@ -35,6 +35,10 @@ class HttpSection(_Section):
 
 class DatabaseSection(_Section):
     url: str = "sqlite+aiosqlite:///var/data/service.db"
+    # Connections kept open. Each chat handled at once holds one, so do the relay, the delivered
+    # marks and the scheduler; a connection beyond the pool is opened and closed for one unit of
+    # work (on PostgreSQL a new session each time, with its prepared statements lost).
+    pool_size: int = Field(20, ge=1, le=200)
 
 
 class RateLimitSection(_Section):

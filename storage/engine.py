@@ -21,7 +21,7 @@ READ_ONLY_OPTION = "shangcheng_read_only"
 """Execution option marking read-only work: on SQLite it begins DEFERRED, so it takes no write lock."""
 AUTOCOMMIT_READS = "shangcheng_autocommit_reads"
 """Execution option for read-only work that needs no snapshot across its statements: on SQLite no
-BEGIN is sent at all (and so no ROLLBACK either). For a unit that reads with one or two statements
+BEGIN is sent at all (and so no ROLLBACK either); on PostgreSQL the connection is in autocommit mode. For a unit that reads with one or two statements
 where a write committed in between would do no harm, such as a turn's first look-up."""
 
 
@@ -150,5 +150,7 @@ def read_only(engine: AsyncEngine, *, snapshot: bool = True) -> AsyncEngine:
     BEGIN at all (:data:`AUTOCOMMIT_READS`)."""
     options: dict[str, Any] = {READ_ONLY_OPTION: True}
     if not snapshot:
-        options[AUTOCOMMIT_READS] = True
+        options[AUTOCOMMIT_READS] = True  # SQLite: the begin hook sends no BEGIN
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"  # asyncpg: no BEGIN/ROLLBACK round trips
     return engine.execution_options(**options)
