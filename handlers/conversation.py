@@ -208,12 +208,12 @@ class ConversationService:
             return
         if inbound.is_group and turn.state.step not in (Step.RESOLVE_NOTE, Step.RETURN_REASON):
             return  # a department group talks among itself; the bot answers commands and buttons only
+        if turn.first_contact:
+            onboarding.greet(d, turn)  # a newcomer is greeted first, whatever they sent
         if inbound.transcript is not None:
             turn.say(f"我听到的是：{inbound.transcript.text}")
-        if turn.first_contact:
-            onboarding.greet(d, turn)
-            if (await d.parser.parse(text, now=turn.now)).label == "greet" or not text:
-                return
+        if turn.first_contact and ((await d.parser.parse(text, now=turn.now)).label == "greet" or not text):
+            return
         await self._by_step(turn)
 
     async def _button(self, turn: Turn) -> None:

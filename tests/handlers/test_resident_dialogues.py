@@ -96,6 +96,13 @@ async def test_emergency_tells_the_number_to_call_at_once(chat) -> None:
     await chat("2006").run(say("天然气泄漏了", "请马上拨打 119", "您要反映的是", buttons=["对，就办这个"]))
 
 
+async def test_a_newcomer_speaking_first_is_greeted_before_the_echo(chat) -> None:
+    newcomer = chat("2017", "吴阿婆")
+    await newcomer.run(voice("我家楼下路灯坏了", "我听到的是：我家楼下路灯坏了", "路灯"))
+    text = newcomer.text
+    assert text.index("您好") < text.index("我听到的是") < text.index("您要反映的是"), text
+
+
 async def test_voice_is_echoed_and_a_typed_correction_replaces_it(chat, db: Database) -> None:
     zhou = chat("2007", "周伯")
     await zhou.run(

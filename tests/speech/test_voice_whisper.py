@@ -66,16 +66,9 @@ def test_each_clip_reaches_its_catalog_label(heard: dict[str, Transcript], parse
     if reference.label != clip.label:
         pytest.xfail(f"the NLU parser labels the exact text {reference.label}, not {clip.label}: an NLU miss")
     voice = parser.parse_sync(heard[clip.file].text)
-    # The classifier's best guesses; a low-confidence top label is still what the bot offers to confirm.
-    guesses = [r.label for r in voice.ranking[:3]]
-    assert clip.label in guesses, f"heard {heard[clip.file].text!r}, parsed as {guesses}"
-
-
-def test_voice_keeps_most_labels_that_text_gets(heard: dict[str, Transcript], parser: Any):
-    text_right = [c for c in CLIPS if parser.parse_sync(c.text).label == c.label]
-    voice_right = [c for c in text_right if parser.parse_sync(heard[c.file].text).label == c.label]
-    assert len(text_right) >= len(CLIPS) // 2, "the NLU parser misses most reference texts"
-    assert len(voice_right) >= 0.8 * len(text_right), [c.file for c in text_right if c not in voice_right]
+    # What the bot offers first (a low-confidence label is still what it asks the speaker to confirm).
+    guesses = [(r.label, round(r.confidence, 3)) for r in voice.ranking[:3]]
+    assert voice.label == clip.label, f"heard {heard[clip.file].text!r}, parsed as {guesses}"
 
 
 async def test_a_full_queue_answers_busy_at_once_and_frees_up(whisper: Any, monkeypatch: pytest.MonkeyPatch):
