@@ -169,6 +169,33 @@ async def test_update_confirmed_only_after_processing(
     await fake.wait_confirmed(u, timeout_s=5)
 
 
+async def test_a_slow_update_holds_up_neither_other_chats_nor_its_own_confirmation(
+    fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
+) -> None:
+    release = asyncio.Event()
+    started: list[str] = []
+    other = USER + 1
+
+    async def slow_for_one_chat(inbound: Inbound) -> list:
+        if inbound.chat_id == str(USER):
+            started.append(inbound.chat_id)
+            await release.wait()
+        return await echo(inbound)
+
+    await polling_channel(on_inbound=slow_for_one_chat)
+    slow = fake.send_text(USER, "慢")
+    await fake.wait_until(lambda: bool(started))
+    fast = fake.send_text(other, "快")
+    # The other chat's update arrived after the slow one was taken, and is answered and handled meanwhile.
+    assert (await fake.wait_for_reply(other))["text"] == "echo 快"
+    await asyncio.sleep(0.3)
+    # ...but nothing at or past the slow update is confirmed while it is in hand: a crash now loses nothing.
+    assert fake.confirmed_offset <= slow["update_id"] < fast["update_id"]
+    release.set()
+    assert (await fake.wait_for_reply(USER))["text"] == "echo 慢"
+    await fake.wait_confirmed(fast, timeout_s=5)  # both confirmed once the slow one is done
+
+
 async def test_chat_messages_handled_in_order(
     fake: FakeBotApi, echo: EchoBot, polling_channel: ChannelFactory
 ) -> None:
