@@ -40,7 +40,8 @@ _Outcome = tuple[Any, list[Any], int, Any, bool]  # description, rows, rowcount,
 
 
 def _run(conn: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Outcome:
-    """On aiosqlite's thread: the whole statement, start to finish."""
+    """The whole statement, start to finish, where the connection lives (aiosqlite's thread, or the
+    event loop's for an inline connection)."""
     cursor = conn.cursor()
     try:
         if many:
