@@ -22,6 +22,7 @@ from catalog.model import CATCH_ALL_CASE_TYPE, DISPATCH_CENTER, CaseType, Catalo
 from dispatch.access import (
     CaseNotFound,
     PermissionDenied,
+    binding_department,
     require_dispatcher,
     require_may_return,
     require_requester,
@@ -455,6 +456,14 @@ class CaseService:
                 case.assign(department, actor=person.id, at=now, note=note)
             else:
                 case.transfer(department, actor=person.id, at=now, note=note)
+            if binding_department(case) == department:
+                # The department's 【新工单】 notice then offers no 退回: pressing it would be refused.
+                case.pending_notifications[:] = [
+                    dataclasses.replace(n, payload={**n.payload, "binding": True})
+                    if n.kind == "case_assigned"
+                    else n
+                    for n in case.pending_notifications
+                ]
             await self._save(uow, case, now)
             return case
 

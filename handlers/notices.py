@@ -90,14 +90,15 @@ def survey_buttons(number: str) -> tuple[tuple[Button, ...], ...]:
 
 
 def staff_buttons(
-    number: str, *, accept: bool = True, resolve: bool = False
+    number: str, *, accept: bool = True, resolve: bool = False, may_return: bool = True
 ) -> tuple[tuple[Button, ...], ...]:
     row = []
     if accept:
         row.append(Button("接单", encode(Action.ACCEPT, number)))
     if resolve:
         row.append(Button("办结", encode(Action.RESOLVE, number)))
-    row.append(Button("退回", encode(Action.RETURN, number)))
+    if may_return:
+        row.append(Button("退回", encode(Action.RETURN, number)))
     return (tuple(row),)
 
 
@@ -165,10 +166,11 @@ def render(kind: str, payload: dict[str, Any], catalog: Catalog | None = None) -
         )
     if kind == "case_assigned":
         moved = f"\n由 {department_name(cat, p['from_department'])} 转派" if p.get("from_department") else ""
+        binding = "\n此为联动中心的最终分派，不能再退回。" if p.get("binding") else ""
         return Reply(
             f"【新工单】{_head(p)}{_where(p)}\n诉求：{p.get('text', '')}{moved}\n"
-            f"请于 {when(p.get('response_due'))} 前受理，{when(p.get('resolve_due'))} 前办结。",
-            staff_buttons(number),
+            f"请于 {when(p.get('response_due'))} 前受理，{when(p.get('resolve_due'))} 前办结。{binding}",
+            staff_buttons(number, may_return=not p.get("binding")),
         )
     if kind == "case_assigned_co":
         return Reply(

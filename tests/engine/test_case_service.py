@@ -10,6 +10,7 @@ from dispatch.case import SurveyResult
 from dispatch.errors import IllegalTransition, MissingReason
 from dispatch.lifecycle import CaseStatus
 from handlers.cases import CaseService
+from handlers.notices import render
 from storage.database import Database
 
 
@@ -125,6 +126,15 @@ async def test_returns_need_a_reason_and_the_second_return_binds(
     returned = [r for r in rows if r.kind == "case_returned" and r.chat_id == "chat-300"]
     assert len(returned) == 2 and returned[-1].payload.get("binding") is True
     await service.assign(team.dispatcher, case.number, "CGJ")
+    # The bound department's 【新工单】 says so and offers 接单 only, not a 退回 it would be refused.
+    assigned = [r for r in await outbox_rows(db, case.id) if r.kind == "case_assigned"]
+    first_notice, bound_notice = (
+        render("case_assigned", assigned[0].payload),
+        render("case_assigned", assigned[-1].payload),
+    )
+    assert [b.label for row in first_notice.buttons for b in row] == ["接单", "退回"]
+    assert [b.label for row in bound_notice.buttons for b in row] == ["接单"]
+    assert "不能再退回" in bound_notice.text
     with pytest.raises(ReturnNotAllowed):
         await service.return_case(team.cgj, case.number, "还是不归我们")
     await service.accept(team.cgj, case.number)
