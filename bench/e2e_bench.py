@@ -44,10 +44,6 @@ GRID_SHARE = 0.2  # one in five simulated people is a grid worker reporting for 
 # The bench lifts the bot's overall send limit: Telegram's default 30 msg/s would cap any run at
 # ~15 updates/s (two messages a turn). The per-chat limit (1 msg/s) stays as in production.
 OVERALL_PER_S = 2000
-THINK_S = (0.2, 0.6)  # seconds from a reply to the person's next message (--think)
-PER_CHAT_PER_S = (
-    1.0  # the bot's send limit per chat: Telegram's (--per-chat-per-s lifts it, to measure capacity)
-)
 
 
 @dataclass
@@ -115,8 +111,19 @@ async def _people_loop(person: Person, texts: list[str], stop_at: float, echo: b
 
 
 async def run_one(
-    target: str, backend: str, users: int, seconds: float, rate: float | None, wd: Path, texts: Texts
+    target: str,
+    backend: str,
+    users: int,
+    seconds: float,
+    rate: float | None,
+    wd: Path,
+    texts: Texts,
+    *,
+    think_s: tuple[float, float] = (0.2, 0.6),
+    per_chat_per_s: float = 1.0,
 ) -> Result:
+    """One run. ``think_s``: seconds from a reply to the person's next message; ``per_chat_per_s``:
+    the bot's send limit per chat (Telegram's 1/s; lifted, the run measures processing capacity)."""
     mode = f"fixed {rate:.0f}/s" if rate else "closed loop"
     res = Result(target, backend, mode)
     async with fake_server() as fake, database_url(backend, wd) as url:
@@ -130,7 +137,7 @@ async def run_one(
             proc = BotProcess(
                 fake,
                 url,
-                write_config(wd, overall_per_s=OVERALL_PER_S, per_chat_per_s=PER_CHAT_PER_S),
+                write_config(wd, overall_per_s=OVERALL_PER_S, per_chat_per_s=per_chat_per_s),
                 log_path=wd / f"bot-{backend}.log",
             )
         await proc.start()
@@ -143,7 +150,7 @@ async def run_one(
                 chat,
                 "",
                 random.Random(i),
-                think_s=THINK_S,
+                think_s=think_s,
                 timeout_s=60,
                 name="网格员" if grid else "居民",
                 gate=pacer.gate if pacer else None,
@@ -250,10 +257,8 @@ async def main(argv: list[str]) -> int:
     ap.add_argument("--block", default="", help="which marked block of the --write doc to replace")
     ap.add_argument("--per-chat-per-s", type=float, default=1.0, help="the bot's send limit per chat")
     args = ap.parse_args(argv)
-    global THINK_S, PER_CHAT_PER_S
-    PER_CHAT_PER_S = args.per_chat_per_s
     low, high = (float(x) for x in args.think.split(","))
-    THINK_S = (low, high)
+    load = {"think_s": (low, high), "per_chat_per_s": args.per_chat_per_s}
     texts = Texts.load()
     results: list[Result] = []
     backends = [b for b in args.backends.split(",") if b]
@@ -261,18 +266,18 @@ async def main(argv: list[str]) -> int:
         print("PostgreSQL not reachable: skipped", flush=True)
         backends.remove("postgresql")
     wd = workdir("e2e-")
-    echo = await run_one("echo", "-", args.users, args.seconds, None, wd, texts)
+    echo = await run_one("echo", "-", args.users, args.seconds, None, wd, texts, **load)
     print(row(echo), flush=True)
     results.append(echo)
     notes = []
     for backend in backends:
-        bot = await run_one("bot", backend, args.users, args.seconds, None, wd, texts)
+        bot = await run_one("bot", backend, args.users, args.seconds, None, wd, texts, **load)
         print(row(bot), flush=True)
         results.append(bot)
         ratio = bot.per_s / echo.per_s if echo.per_s else 0
         notes.append(f"- {backend}: throughput {ratio:.0%} of the echo bot's (target ≥ 50 %).")
         if args.rate:
-            fixed = await run_one("bot", backend, args.users, args.seconds, args.rate, wd, texts)
+            fixed = await run_one("bot", backend, args.users, args.seconds, args.rate, wd, texts, **load)
             print(row(fixed), flush=True)
             results.append(fixed)
             notes.append(

@@ -431,10 +431,7 @@ class CaseService:
             require_may_return(case)
             case.return_to_center(actor=person.id, at=now, reason=reason)
             if case.return_count >= MAX_RETURNS_BEFORE_BINDING:
-                case.pending_notifications[:] = [
-                    dataclasses.replace(n, payload={**n.payload, "binding": True})
-                    for n in case.pending_notifications
-                ]
+                _mark_binding(case, "case_returned")
             await self._save(uow, case, now)
             return case
 
@@ -458,12 +455,7 @@ class CaseService:
                 case.transfer(department, actor=person.id, at=now, note=note)
             if binding_department(case) == department:
                 # The department's 【新工单】 notice then offers no 退回: pressing it would be refused.
-                case.pending_notifications[:] = [
-                    dataclasses.replace(n, payload={**n.payload, "binding": True})
-                    if n.kind == "case_assigned"
-                    else n
-                    for n in case.pending_notifications
-                ]
+                _mark_binding(case, "case_assigned")
             await self._save(uow, case, now)
             return case
 
@@ -653,3 +645,12 @@ class CaseService:
 def _bigrams(name: str) -> list[str]:
     core = name.replace("与", "").replace("和", "")
     return [core[i : i + 2] for i in range(len(core) - 1)]
+
+
+def _mark_binding(case: Case, kind: str) -> None:
+    """Flag the case's pending ``kind`` notifications as sent under the center's binding decision
+    (their notices say so, and a bound department's offers no 退回)."""
+    case.pending_notifications[:] = [
+        dataclasses.replace(n, payload={**n.payload, "binding": True}) if n.kind == kind else n
+        for n in case.pending_notifications
+    ]

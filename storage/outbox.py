@@ -114,21 +114,7 @@ class OutboxRepository:
         whose idempotency key exists already is skipped."""
         if not rows:
             return
-        values = [
-            {
-                "channel": r.channel,
-                "chat_id": str(r.chat_id),
-                "kind": r.kind,
-                "payload": r.payload,
-                "idempotency_key": r.idempotency_key,
-                "case_id": None,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": at,
-                "created_at": at,
-            }
-            for r in rows
-        ]
+        values = [_pending_row(r.channel, r.chat_id, r.kind, r.payload, r.idempotency_key, at) for r in rows]
         # One statement kept per dialect, the rows as parameters: cached, where a multi-row
         # VALUES literal was compiled anew on every turn.
         stmt = prebuilt(dialect_name(self._conn), _add_many_statement)
@@ -173,18 +159,15 @@ class OutboxRepository:
             )
             return
         rows = [
-            {
-                "channel": chat.channel,
-                "chat_id": str(chat.chat_id),
-                "kind": notification.kind,
-                "payload": notification.payload,
-                "idempotency_key": f"{notification.key}>{chat.channel}:{chat.chat_id}",
-                "case_id": case_id,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": at,
-                "created_at": at,
-            }
+            _pending_row(
+                chat.channel,
+                chat.chat_id,
+                notification.kind,
+                notification.payload,
+                f"{notification.key}>{chat.channel}:{chat.chat_id}",
+                at,
+                case_id,
+            )
             for chat in chats
         ]
         await self._conn.execute(prebuilt(dialect_name(self._conn), _add_many_statement), rows)
@@ -300,6 +283,24 @@ class OutboxRepository:
         """When the earliest pending message becomes due (lets the relay sleep until then)."""
         stmt = select(func.min(outbox_t.c.next_attempt_at)).where(and_(outbox_t.c.status == PENDING))
         return (await self._conn.execute(stmt)).scalar_one_or_none()
+
+
+def _pending_row(
+    channel: str, chat_id: str, kind: str, payload: Any, key: str, at: datetime, case_id: str | None = None
+) -> dict[str, Any]:
+    """The parameters of one pending outbox row due ``at`` (for :func:`_add_many_statement`)."""
+    return {
+        "channel": channel,
+        "chat_id": str(chat_id),
+        "kind": kind,
+        "payload": payload,
+        "idempotency_key": key,
+        "case_id": case_id,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "created_at": at,
+    }
 
 
 def _add_many_statement(dialect: str) -> Any:

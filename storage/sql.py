@@ -20,9 +20,7 @@ def table(name: str) -> Table:
 
 def dialect_insert(conn: AsyncConnection, t: Table) -> Any:
     """An INSERT that supports ``on_conflict_do_nothing`` / ``on_conflict_do_update`` on both backends."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(t)
-    return sqlite.insert(t)
+    return insert_for(conn.dialect.name, t)
 
 
 def dialect_name(conn: AsyncConnection) -> str:
